@@ -1,0 +1,41 @@
+# The course in two commands:
+#   make lab    open the course in JupyterLab (creates .venv on first use)
+#   make test   run every test: unit tests + every notebook and solution under nbval
+# Everything is installed into a local virtual environment, .venv, from pyproject.toml with the
+# versions pinned in constraints.txt (torch pinned to the 2.13.0 CPU build).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+LAB_ARGS ?=
+
+.PHONY: lab test venv exercises bench clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 300 \
+		tests notebooks solutions
+
+# Regenerate exercises/ from solutions/ (the solutions are the single source).
+exercises: $(STAMP)
+	$(BIN)/python -m course_lib.assignments build
+
+# Time every notebook (the figures go to BENCHMARKS.md by hand; no timed tests).
+bench: $(STAMP)
+	$(BIN)/python tools/bench_notebooks.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Optimization for training neural networks: the course library."""
