@@ -1,0 +1,207 @@
+"""Small, seeded data sets and the preprocessing the course needs.
+
+* ``make_linear_regression``  synthetic y = X w_true + noise, optionally with badly scaled features
+* ``standardize``             x -> (x - mean) / std per column (fit on training data, reuse on the rest)
+* ``train_val_split``         a seeded random split into training and validation parts
+* ``load_digits_data``        the 8x8 handwritten digits that ship with scikit-learn (no download)
+
+All randomness goes through ``np.random.default_rng(seed)``: the same seed gives the same arrays on
+every machine.  Everything is float64; labels are int64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["make_linear_regression", "standardize", "train_val_split", "load_digits_data"]
+
+
+def _positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _fraction(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}") from exc
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be strictly between 0 and 1, got {value!r}")
+    return v
+
+
+def _matrix(X, name: str = "X") -> np.ndarray:
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers, got {X!r}") from exc
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} must be a 2-D array of shape (n samples, d features), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} must contain only finite numbers (no NaN or inf)")
+    return X
+
+
+def make_linear_regression(n: int = 200, d: int = 2, noise: float = 0.1, seed: int = 0,
+                           feature_scales=None, bias: bool = False, feature_means=None):
+    """Synthetic linear-regression data  y = X w_true + noise * N(0, 1).
+
+    Features: column j of X is ``feature_means[j] + feature_scales[j] * N(0, 1)`` (defaults: mean 0,
+    scale 1).  The true weights are w_true[j] = N(0, 1) / feature_scales[j], so every feature moves
+    y by the same typical amount whatever its scale; with ``feature_scales=[1, 100]`` the loss
+    surface over w is a long thin valley (condition number ~ 100^2) that standardising removes
+    (chapter 02).
+
+    Parameters
+    ----------
+    n : number of samples (rows), default 200.
+    d : number of random features, default 2.
+    noise : standard deviation of the Gaussian label noise (>= 0), default 0.1.
+    seed : seed for ``np.random.default_rng``; the same seed gives the same data.
+    feature_scales : None or d positive numbers (the standard deviation of each feature).
+    bias : if True, append a constant column of ones to X as its last column; w_true then has
+        d + 1 entries and its last one is the intercept (drawn from N(0, 1)).
+    feature_means : None or d numbers, the mean of each feature (default 0).
+
+    Returns
+    -------
+    X : (n, d) or (n, d + 1) float64;  y : (n,) float64;  w_true : (d,) or (d + 1,) float64.
+    """
+    n = _positive_int(n, "n")
+    d = _positive_int(d, "d")
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"noise (standard deviation of the label noise) must be a number >= 0, got {noise!r}") from exc
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise (standard deviation of the label noise) must be >= 0, got {noise}")
+    if feature_scales is None:
+        scales = np.ones(d)
+    else:
+        scales = np.asarray(feature_scales, dtype=np.float64).reshape(-1)
+        if scales.shape != (d,):
+            raise ValueError(f"feature_scales must hold d = {d} numbers, got {scales.size}")
+        if not np.all(np.isfinite(scales)) or np.any(scales <= 0):
+            raise ValueError(f"feature_scales must all be positive, got {np.asarray(feature_scales).tolist()}")
+    if feature_means is None:
+        means = np.zeros(d)
+    else:
+        means = np.asarray(feature_means, dtype=np.float64).reshape(-1)
+        if means.shape != (d,) or not np.all(np.isfinite(means)):
+            raise ValueError(f"feature_means must hold d = {d} finite numbers, got {np.asarray(feature_means).tolist()}")
+
+    rng = np.random.default_rng(seed)
+    # weights first: the same seed gives the same true model whatever n, the scales or bias
+    w_true = rng.standard_normal(d) / scales
+    intercept = rng.standard_normal()
+    X = means + scales * rng.standard_normal((n, d))
+    eps = rng.standard_normal(n)
+    if bias:
+        X = np.hstack([X, np.ones((n, 1))])
+        w_true = np.append(w_true, intercept)
+    y = X @ w_true + noise * eps
+    return X, y, w_true
+
+
+def standardize(X, mean=None, std=None):
+    """Standardise every column: X_std = (X - mean) / std.
+
+    Fit on the training data (mean, std = None: computed per column, std with ddof = 0), then pass
+    the *same* mean and std to transform validation / test data, so no information leaks from them.
+
+    Parameters
+    ----------
+    X : (n, d) array.
+    mean, std : None or arrays of shape (d,); give both or neither.
+
+    Returns (X_std, mean, std).  Raises ValueError for a column with zero variance: it carries no
+    information (for a constant bias column, add it *after* standardising).
+    """
+    X = _matrix(X)
+    d = X.shape[1]
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std (from the training data) or neither")
+    if mean is None:
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        scale = np.maximum(1.0, np.abs(mean))
+        flat = np.flatnonzero(std <= 1e-12 * scale)
+        if flat.size:
+            j = int(flat[0])
+            raise ValueError(
+                f"X column {j} has zero variance (every value is {X[0, j]:g}), so it cannot be standardised; "
+                "drop it (a constant column carries no information; add a bias column after standardising)"
+            )
+    else:
+        mean = np.asarray(mean, dtype=np.float64)
+        std = np.asarray(std, dtype=np.float64)
+        if mean.shape != (d,):
+            raise ValueError(f"mean must have shape ({d},), one entry per column of X, got shape {mean.shape}")
+        if std.shape != (d,):
+            raise ValueError(f"std must have shape ({d},), one entry per column of X, got shape {std.shape}")
+        if not np.all(np.isfinite(mean)):
+            raise ValueError("mean must contain only finite numbers")
+        if not np.all(np.isfinite(std)) or np.any(std <= 0):
+            raise ValueError(f"std must be positive in every column, got {std.tolist()}")
+    return (X - mean) / std, mean, std
+
+
+def train_val_split(X, y, val_fraction: float = 0.2, seed: int = 0):
+    """Random split into training and validation parts (rows of X and y stay paired).
+
+    round(val_fraction * n) rows, at least 1, go to validation; the rest to training.  Returns
+    ``X_train, X_val, y_train, y_val`` (the order of scikit-learn's ``train_test_split``).
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"X and y must be arrays with one row per sample, got shapes {X.shape} and {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and {y.shape[0]}")
+    val_fraction = _fraction(val_fraction, "val_fraction")
+    n = X.shape[0]
+    n_val = max(1, int(round(val_fraction * n)))
+    if n_val >= n:
+        raise ValueError(f"val_fraction = {val_fraction:g} of n = {n} samples leaves no training data")
+    perm = np.random.default_rng(seed).permutation(n)
+    val, train = perm[:n_val], perm[n_val:]
+    return X[train], X[val], y[train], y[val]
+
+
+def load_digits_data(seed: int = 0, test_fraction: float = 0.2):
+    """The handwritten digits of scikit-learn (1797 images of 8x8 pixels, classes 0..9), ready to train on.
+
+    * split stratified by class (each digit keeps its share in both parts), seeded by ``seed``;
+    * pixels standardised with the *training* mean and std; pixels that are constant in the
+      training part (e.g. the always-blank corners) are only centred (std taken as 1), so they are
+      all zero in training and never divide by zero;
+    * the 64 columns stay in image order: ``X[i].reshape(8, 8)`` is still the picture.
+
+    Returns ``X_train (n_train, 64) float64, X_test (n_test, 64) float64, y_train (n_train,) int64,
+    y_test (n_test,) int64``.  The data ship with scikit-learn: nothing is downloaded.
+    """
+    from sklearn.datasets import load_digits  # imported here: the rest of the module needs only NumPy
+
+    test_fraction = _fraction(test_fraction, "test_fraction")
+    digits = load_digits()
+    X = np.asarray(digits.data, dtype=np.float64)
+    y = np.asarray(digits.target, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    test_idx = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        test_idx.append(members[: max(1, int(round(test_fraction * members.size)))])
+    test = np.zeros(y.size, dtype=bool)
+    test[np.concatenate(test_idx)] = True
+    train_idx = rng.permutation(np.flatnonzero(~test))
+    test_idx = rng.permutation(np.flatnonzero(test))
+
+    X_train, X_test = X[train_idx], X[test_idx]
+    mean = X_train.mean(axis=0)
+    std = X_train.std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    X_train, _, _ = standardize(X_train, mean, std)
+    X_test, _, _ = standardize(X_test, mean, std)
+    return X_train, X_test, y[train_idx], y[test_idx]

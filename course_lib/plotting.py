@@ -1,0 +1,360 @@
+"""One look for every figure of the course.
+
+* ``contour_trajectories(objective, {"GD": path, ...})``  contours of a 2-D objective with optimizer paths
+* ``loss_curves({"GD": losses, ...}, title=...)``         loss against step (log scale by default)
+* ``surface_plot(objective)``                              a 3-D surface, optionally with paths on it
+* ``set_style()`` / ``course_style()``                     the course's matplotlib settings
+
+Every function draws with the object API on the Axes it is given (or on a new one from
+``plt.subplots``, so Jupyter shows it), returns that Axes, and always sets a title, axis labels and
+a legend.  The course style is applied only *inside* these functions (``matplotlib.rc_context``);
+call ``set_style()`` once in a notebook to use it for your own figures too.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.lines import Line2D
+
+__all__ = ["COURSE_STYLE", "set_style", "course_style", "contour_trajectories", "loss_curves",
+           "surface_plot"]
+
+#: rcParams of the course (colour-blind-friendly Okabe-Ito cycle, light grid, readable fonts)
+COURSE_STYLE = {
+    "figure.figsize": (6.4, 4.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "savefig.bbox": "tight",
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.fontsize": 9,
+    "legend.framealpha": 0.9,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": mpl.cycler(color=["#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                         "#E69F00", "#56B4E9", "#000000", "#F0E442"]),
+}
+
+W1_LABEL = r"$w_1$"
+W2_LABEL = r"$w_2$"
+_MAX_POINT_MARKERS = 60      # paths longer than this are drawn as lines without a dot per step
+_RESOLUTION = 240            # grid points per axis for contours
+
+
+def set_style() -> None:
+    """Apply the course style to every figure made from now on (changes matplotlib's rcParams)."""
+    mpl.rcParams.update(COURSE_STYLE)
+
+
+def course_style():
+    """Context manager: the course style for the figures made inside ``with course_style(): ...``."""
+    return mpl.rc_context(COURSE_STYLE)
+
+
+def _new_axes(ax, **subplot_kw):
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(layout="constrained", subplot_kw=subplot_kw or None)
+    return ax
+
+
+def _limits(value, name: str):
+    if value is None:
+        return None
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from exc
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be a pair (low, high) of finite numbers with low < high, got {value!r}")
+    return lo, hi
+
+
+def _default_title(objective) -> str:
+    # ``latex`` (mathtext) where the objective has one, else its plain-text ``name``
+    return getattr(objective, "latex", None) or getattr(objective, "name", None) or type(objective).__name__
+
+
+def _as_path(name, path) -> np.ndarray:
+    """A (T, 2) float array from an array or from anything with a ``trajectory`` (a RunResult)."""
+    if hasattr(path, "trajectory"):
+        path = path.trajectory
+    try:
+        arr = np.asarray(path, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"trajectory {name!r} must be an array of points, got {type(path).__name__}") from exc
+    if arr.ndim == 1 and arr.shape == (2,):
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise ValueError(f"trajectory {name!r} must have shape (T, 2), one (w_1, w_2) row per step, got shape {arr.shape}")
+    return np.where(np.isfinite(arr), arr, np.nan)  # a diverged run leaves the picture instead of breaking it
+
+
+def _window(default, paths, axis: int, name: str):
+    """The objective's window, widened (by at most one window width per side) to show the paths."""
+    lo, hi = default
+    pts = np.concatenate([p[:, axis] for p in paths]) if paths else np.empty(0)
+    pts = pts[np.isfinite(pts)]
+    if pts.size:
+        width = hi - lo
+        pad = 0.05 * max(pts.max() - pts.min(), 1e-3 * width)
+        lo = max(min(lo, pts.min() - pad), lo - width)
+        hi = min(max(hi, pts.max() + pad), hi + width)
+    return lo, hi
+
+
+def _levels(Z, objective, levels, log_levels: bool):
+    """Contour levels and the array to contour.  Log-spaced levels are used on f - f* when the
+    minimum value f* is known: they are dense near the minimum and still show the steep walls
+    (Rosenbrock spans 0 .. 2500 in its window).  Otherwise (a saddle) evenly spaced levels of f."""
+    if np.ndim(levels) == 1:
+        return np.sort(np.asarray(levels, dtype=np.float64)), Z, None, False
+    n = int(levels)
+    if n < 2:
+        raise ValueError(f"levels must be at least 2 (or an array of levels), got {levels!r}")
+    finite = Z[np.isfinite(Z)]
+    f_star = getattr(objective, "min_value", None)
+    if log_levels and f_star is not None:
+        Zs = np.maximum(Z - f_star, 0.0)
+        pos = Zs[np.isfinite(Zs) & (Zs > 0)]
+        hi = np.percentile(pos, 99.0)
+        # at most ~3.5 decades: more would pile dark lines into narrow valleys (Rosenbrock)
+        lo = max(np.percentile(pos, 1.0), hi * 3e-4)
+        return np.geomspace(lo, hi, n), Zs, float(f_star), True
+    lo, hi = np.percentile(finite, [0.5, 99.5])
+    return np.linspace(lo, hi, n + 2)[1:-1], Z, None, False
+
+
+def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,
+                         levels=30, log_levels=True, mark_minimum=True, colorbar=False,
+                         legend_loc="best"):
+    """Contour lines of a 2-D objective with optimizer paths drawn on top.
+
+    Parameters
+    ----------
+    objective : an Objective with dim == 2 (uses ``value``, ``xlim``/``ylim``, ``minimizer``, ``min_value``).
+    trajectories : dict name -> array (T, 2) of iterates w_0 .. w_{T-1} (or an object with a
+        ``trajectory`` attribute, such as a RunResult).  Each path gets its own colour; its start is
+        a hollow circle, its end a cross.  Non-finite points (a diverged run) are left out.
+    title : default ``objective.name``.
+    ax : Axes to draw on; default a new figure.
+    xlim, ylim : plot window; default the objective's window, widened to show the paths (by at
+        most one window width per side, so a diverging path does not squash the picture).
+    levels : number of contour levels (default 30) or an explicit array of levels.
+    log_levels : log-spaced levels of f - f* when f* (``min_value``) is known (default True);
+        evenly spaced levels of f otherwise.
+    mark_minimum : draw the known minimizer as a star (default True).
+    colorbar : add a colour bar of the level values (default False).
+    legend_loc : passed to ``ax.legend`` (default "best", which avoids the drawn paths).
+
+    Returns the Axes.  Axis labels are $w_1$ and $w_2$.
+    """
+    if getattr(objective, "dim", None) != 2 or not callable(getattr(objective, "value", None)):
+        raise ValueError(f"objective must be a 2-D Objective (dim == 2), got {objective!r}")
+    if trajectories is None:
+        trajectories = {}
+    if not isinstance(trajectories, dict):
+        raise ValueError("trajectories must be a dict {name: array of shape (T, 2)}, "
+                         f"got {type(trajectories).__name__}")
+    paths = {str(k): _as_path(k, v) for k, v in trajectories.items()}
+    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
+    x_default = xlim or _limits(objective.xlim, "objective.xlim") or (-2.0, 2.0)
+    y_default = ylim or _limits(objective.ylim, "objective.ylim") or (-2.0, 2.0)
+    xlim = xlim or _window(x_default, list(paths.values()), 0, "xlim")
+    ylim = ylim or _window(y_default, list(paths.values()), 1, "ylim")
+
+    with course_style():
+        ax = _new_axes(ax)
+        xs = np.linspace(*xlim, _RESOLUTION)
+        ys = np.linspace(*ylim, _RESOLUTION)
+        XX, YY = np.meshgrid(xs, ys)
+        with np.errstate(all="ignore"):
+            Z = np.asarray(objective.value(np.stack([XX, YY], axis=-1)), dtype=np.float64)
+        lv, Zplot, f_star, is_log = _levels(Z, objective, levels, log_levels)
+        norm = LogNorm(lv[0], lv[-1]) if is_log else Normalize(lv[0], lv[-1])
+        cs = ax.contour(XX, YY, Zplot, levels=lv, cmap="viridis", norm=norm, linewidths=0.8, alpha=0.75,
+                        zorder=1)
+        if colorbar:
+            cb = ax.figure.colorbar(cs, ax=ax, shrink=0.85)
+            cb.set_label(r"$f(w) - f^\star$" if is_log else r"$f(w)$")
+            if is_log:
+                decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
+                ticks = decades if decades.size >= 2 else lv[:: max(1, len(lv) // 5)]
+                cb.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
+                cb.minorticks_off()
+
+        handles = []
+        colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, (name, P) in enumerate(paths.items()):
+            color = colors[k % len(colors)]
+            many = P.shape[0] > _MAX_POINT_MARKERS
+            line, = ax.plot(P[:, 0], P[:, 1], "-" if many else "-o", color=color, lw=1.5,
+                            ms=2.5, label=name, zorder=3)
+            handles.append(line)
+            finite = np.flatnonzero(np.all(np.isfinite(P), axis=1))
+            if finite.size:
+                s, e = P[finite[0]], P[finite[-1]]
+                ax.plot(*s, "o", ms=8, mfc="white", mec=color, mew=2.0, zorder=4)
+                ax.plot(*e, "X", ms=9, color=color, mec="black", mew=0.6, zorder=5)
+        if paths:
+            handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="white", mec="0.3", mew=1.8,
+                                  label="start"))
+            handles.append(Line2D([], [], ls="none", marker="X", ms=8, color="0.3", mec="black", mew=0.6,
+                                  label="end"))
+        m = getattr(objective, "minimizer", None)
+        if mark_minimum and m is not None:
+            star, = ax.plot(m[0], m[1], ls="none", marker="*", ms=15, color="gold", mec="black", mew=0.8,
+                            label="minimum", zorder=6)
+            handles.append(star)
+        ax.set_xlim(*xlim)
+        ax.set_ylim(*ylim)
+        ax.set_xlabel(W1_LABEL)
+        ax.set_ylabel(W2_LABEL)
+        ax.set_title(title if title is not None else _default_title(objective))
+        if not handles:  # nothing else to list (e.g. the saddle without paths): name the contours
+            handles.append(Line2D([], [], color=mpl.colormaps["viridis"](0.5), lw=1.0,
+                                  label="level sets of f" + (" (log-spaced)" if is_log else "")))
+        ax.legend(handles=handles, loc=legend_loc)
+    return ax
+
+
+def _as_curve(name, curve):
+    """(x, y) from a 1-D array of values, an (x, y) pair, or an object with ``losses``."""
+    if hasattr(curve, "losses"):
+        curve = curve.losses
+    if isinstance(curve, tuple) and len(curve) == 2:
+        x = np.asarray(curve[0], dtype=np.float64)
+        y = np.asarray(curve[1], dtype=np.float64)
+        if x.ndim != 1 or x.shape != y.shape:
+            raise ValueError(f"curve {name!r} given as (x, y) needs two 1-D arrays of equal length, "
+                             f"got shapes {x.shape} and {y.shape}")
+    else:
+        try:
+            y = np.asarray(curve, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"curve {name!r} must be an array of numbers, got {type(curve).__name__}") from exc
+        if y.ndim != 1:
+            raise ValueError(f"curve {name!r} must be a 1-D array (one value per step), got shape {y.shape}")
+        x = np.arange(y.size, dtype=np.float64)
+    if y.size == 0:
+        raise ValueError(f"curve {name!r} is empty")
+    return x, y
+
+
+def loss_curves(curves, *, title, xlabel="step t", ylabel="loss", logy=True, ax=None, styles=None):
+    """Loss (or any quantity) against step for several runs.
+
+    Parameters
+    ----------
+    curves : dict name -> values. A value is a 1-D array (plotted against t = 0, 1, 2, ...), a pair
+        (x, y) of 1-D arrays (e.g. wall-clock time and loss), or an object with ``losses``.
+    title : required: say what is compared.
+    xlabel, ylabel : axis labels (default "step t", "loss").
+    logy : logarithmic y axis (default True).  Zeros (an exact minimum) are left out of the line;
+        negative values raise ValueError (plot loss - min_value instead).
+    ax : Axes to draw on; default a new figure.
+    styles : optional dict name -> dict of extra ``ax.plot`` keywords (e.g. {"ls": "--"}).
+
+    Returns the Axes.  Non-finite values (a diverged run) are left out of the line.
+    """
+    if not isinstance(curves, dict) or not curves:
+        raise ValueError("curves must be a non-empty dict {name: array of values}")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"title must be a non-empty string saying what is plotted, got {title!r}")
+    data = {str(k): _as_curve(k, v) for k, v in curves.items()}
+    if logy:
+        for name, (_, y) in data.items():
+            if np.any(y[np.isfinite(y)] < 0):
+                raise ValueError(
+                    f"logy=True needs values >= 0, but curve {name!r} goes down to {np.nanmin(y):.4g}; "
+                    "plot loss - min_value, or pass logy=False"
+                )
+    styles = styles or {}
+    with course_style():
+        ax = _new_axes(ax)
+        for name, (x, y) in data.items():
+            keep = np.isfinite(y) & ((y > 0) if logy else True)
+            y = np.where(keep, y, np.nan)
+            ax.plot(x, y, label=name, **styles.get(name, {}))
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(loc="best")
+    return ax
+
+
+def surface_plot(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,
+                 resolution=80, cmap="viridis", log=False, mark_minimum=True, elev=30, azim=-60):
+    """3-D surface z = f(w_1, w_2) of a 2-D objective, optionally with optimizer paths on it.
+
+    Parameters as in ``contour_trajectories``; ``resolution`` grid points per axis (default 80);
+    ``log=True`` plots log10(f - f*) instead of f (needs ``min_value``; floored at 1e-6 of its
+    largest value in the window), which makes Rosenbrock's flat valley visible; ``elev``/``azim`` set the viewing angle in degrees.
+    ``ax`` must be a 3-D Axes (``fig.add_subplot(projection="3d")``) if given.
+
+    Returns the 3-D Axes, with title, labels $w_1$, $w_2$, $f(w)$ and a legend.
+    """
+    if getattr(objective, "dim", None) != 2 or not callable(getattr(objective, "value", None)):
+        raise ValueError(f"objective must be a 2-D Objective (dim == 2), got {objective!r}")
+    if ax is not None and getattr(ax, "name", None) != "3d":
+        raise ValueError('ax must be a 3-D Axes: create it with fig.add_subplot(projection="3d")')
+    f_star = getattr(objective, "min_value", None)
+    if log and f_star is None:
+        raise ValueError("log=True needs the objective's min_value (f - f* must be positive)")
+    paths = {str(k): _as_path(k, v) for k, v in (trajectories or {}).items()}
+    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
+    xlim = xlim or _window(_limits(objective.xlim, "objective.xlim") or (-2.0, 2.0), list(paths.values()), 0, "xlim")
+    ylim = ylim or _window(_limits(objective.ylim, "objective.ylim") or (-2.0, 2.0), list(paths.values()), 1, "ylim")
+
+    floor = [0.0]
+
+    def height(W):
+        with np.errstate(all="ignore"):
+            z = np.asarray(objective.value(W), dtype=np.float64)
+            return np.log10(np.maximum(z - f_star, floor[0])) if log else z
+
+    with course_style():
+        ax = _new_axes(ax, projection="3d")
+        xs, ys = np.linspace(*xlim, resolution), np.linspace(*ylim, resolution)
+        XX, YY = np.meshgrid(xs, ys)
+        if log:
+            with np.errstate(all="ignore"):
+                zmax = np.nanmax(np.asarray(objective.value(np.stack([XX, YY], axis=-1))) - f_star)
+            floor[0] = max(1e-6 * zmax, 1e-300)
+        ZZ = height(np.stack([XX, YY], axis=-1))
+        ax.computed_zorder = False  # draw the paths and the star above the surface
+        ax.plot_surface(XX, YY, ZZ, cmap=cmap, alpha=0.8, linewidth=0, antialiased=True, rcount=resolution,
+                        ccount=resolution)
+        colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, (name, P) in enumerate(paths.items()):
+            ax.plot(P[:, 0], P[:, 1], height(P) + 0.0, "-o", ms=2, color=colors[k % len(colors)], label=name,
+                    zorder=5)
+        m = getattr(objective, "minimizer", None)
+        if mark_minimum and m is not None:
+            ax.plot([m[0]], [m[1]], [float(height(np.asarray(m)))], ls="none", marker="*", ms=14, color="gold",
+                    mec="black", label="minimum", zorder=6)
+        ax.view_init(elev=elev, azim=azim)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(5))
+        ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(5))
+        ax.set_xlabel(W1_LABEL)
+        ax.set_ylabel(W2_LABEL)
+        ax.set_zlabel(r"$\log_{10}(f(w) - f^\star)$" if log else r"$f(w)$")
+        ax.set_title(title if title is not None else _default_title(objective))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left")
+        else:
+            # nothing to list (no paths, no known minimum): a legend naming the surface itself
+            ax.legend(handles=[Line2D([], [], color=mpl.colormaps[cmap](0.6), lw=6, label="f(w)")],
+                      loc="upper left")
+    return ax

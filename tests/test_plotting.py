@@ -1,0 +1,203 @@
+"""Tests for course_lib.plotting (Agg backend): titles, labels, legends, levels, no global side effects."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_lib import objectives as ob  # noqa: E402
+from course_lib import plotting  # noqa: E402
+from course_lib.plotting import contour_trajectories, loss_curves, surface_plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_new_figures():
+    before = set(plt.get_fignums())
+    yield
+    for num in set(plt.get_fignums()) - before:
+        plt.close(num)
+
+
+def gd_path(obj, w0, lr, steps):
+    w = np.array(w0, dtype=float)
+    path = [w.copy()]
+    for _ in range(steps):
+        w = w - lr * obj.grad(w)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def legend_labels(ax):
+    leg = ax.get_legend()
+    assert leg is not None, "the Axes has no legend"
+    return [t.get_text() for t in leg.get_texts()]
+
+
+def contour_set(ax):
+    from matplotlib.contour import ContourSet
+
+    sets = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert len(sets) == 1
+    return sets[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# contour_trajectories
+# ----------------------------------------------------------------------------------------------
+
+def test_contour_trajectories_on_the_bowl_has_title_labels_legend_and_paths():
+    b = ob.bowl()
+    paths = {"GD": gd_path(b, [-7, 2], 0.9, 30), "slow GD": gd_path(b, [-7, 2], 0.1, 30)}
+    ax = contour_trajectories(b, paths)
+    assert ax.get_title() == b.latex and "x^2/20" in ax.get_title()
+    assert ax.get_xlabel() == "$w_1$" and ax.get_ylabel() == "$w_2$"
+    assert legend_labels(ax) == ["GD", "slow GD", "start", "end", "minimum"]
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert np.allclose(lines["GD"].get_xydata(), paths["GD"])
+    star = lines["minimum"]
+    assert star.get_marker() == "*" and np.allclose(star.get_xydata(), [[0.0, 0.0]])
+    # a start circle and an end cross per path, at the right places
+    starts = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and ln.get_markersize() == 8]
+    ends = [ln for ln in ax.get_lines() if ln.get_marker() == "X"]
+    assert len(starts) == len(ends) == 2
+    assert np.allclose(starts[0].get_xydata(), [[-7, 2]])
+    assert np.allclose(ends[1].get_xydata(), paths["slow GD"][-1:])
+    assert ax.get_xlim() == pytest.approx(b.xlim) and ax.get_ylim() == pytest.approx(b.ylim)
+
+
+def test_log_levels_are_log_spaced_and_positive_for_rosenbrock():
+    r = ob.Rosenbrock()
+    ax = contour_trajectories(r, {"GD": gd_path(r, [-1.5, 2.0], 1e-3, 200)}, levels=25)
+    levels = np.asarray(contour_set(ax).levels)
+    assert len(levels) == 25 and levels[0] > 0
+    ratios = levels[1:] / levels[:-1]
+    assert np.allclose(ratios, ratios[0]) and ratios[0] > 1
+    assert levels[-1] / levels[0] > 100          # spans the valley floor and the steep walls
+    assert "Rosenbrock" in ax.get_title()
+
+
+def test_linear_levels_without_a_minimum_and_legend_still_present():
+    ax = contour_trajectories(ob.Saddle(), {})
+    levels = np.asarray(contour_set(ax).levels)
+    assert np.allclose(np.diff(levels), np.diff(levels)[0])
+    assert levels[0] < 0 < levels[-1]
+    assert legend_labels(ax) == ["level sets of f"]
+    assert ax.get_title() == "saddle $x^2 - y^2$"
+    ax2 = contour_trajectories(ob.bowl(), {}, log_levels=False, levels=12)
+    assert np.allclose(np.diff(contour_set(ax2).levels), np.diff(contour_set(ax2).levels)[0])
+
+
+def test_window_grows_to_show_paths_but_not_to_infinity():
+    b = ob.bowl()
+    ax = contour_trajectories(b, {"far start": np.array([[-14.0, 6.0], [-1.0, 0.0]])})
+    assert ax.get_xlim()[0] <= -14.0 and ax.get_ylim()[1] >= 6.0
+    diverged = np.array([[-7.0, 2.0], [30.0, -40.0], [1e6, 1e9], [np.inf, np.nan]])
+    ax = contour_trajectories(b, {"diverged": diverged})
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x1 <= b.xlim[1] + (b.xlim[1] - b.xlim[0]) + 1e-9     # at most one window width more
+    assert y0 >= b.ylim[0] - (b.ylim[1] - b.ylim[0]) - 1e-9
+    assert ax.get_xlim() != pytest.approx(b.xlim)
+
+
+def test_given_axes_is_used_and_no_global_state_changes():
+    with matplotlib.rc_context({"axes.grid": False, "legend.fontsize": 13.0}):
+        rc_before = dict(matplotlib.rcParams)
+        fig, axes = plt.subplots(1, 2)
+        figs_before = plt.get_fignums()
+        out = contour_trajectories(ob.bowl(), {"GD": [[-7, 2], [0, 0]]}, ax=axes[1], title="my title")
+        assert out is axes[1] and out.get_title() == "my title"
+        assert plt.get_fignums() == figs_before                   # no extra figure was opened
+        assert not axes[0].has_data()
+        # the course style is used inside the call (legend font) but does not leak out of it
+        assert out.get_legend().get_texts()[0].get_fontsize() == plotting.COURSE_STYLE["legend.fontsize"]
+        assert dict(matplotlib.rcParams) == rc_before
+        assert matplotlib.rcParams["axes.grid"] is False and matplotlib.rcParams["legend.fontsize"] == 13.0
+
+
+def test_accepts_objects_with_a_trajectory_attribute():
+    class RunResult:
+        trajectory = np.array([[1.0, 1.0], [0.5, 0.2], [0.1, 0.0]])
+
+    ax = contour_trajectories(ob.bowl(), {"run": RunResult()}, colorbar=True)
+    assert "run" in legend_labels(ax)
+    assert len(ax.figure.axes) == 2                            # the plot and its colour bar
+
+
+def test_contour_trajectories_validation():
+    with pytest.raises(ValueError, match=r"trajectory 'GD' must have shape \(T, 2\).*got shape \(10, 3\)"):
+        contour_trajectories(ob.bowl(), {"GD": np.zeros((10, 3))})
+    with pytest.raises(ValueError, match=r"objective must be a 2-D Objective"):
+        contour_trajectories(ob.MultiMinima1D(), {})
+    with pytest.raises(ValueError, match=r"trajectories must be a dict"):
+        contour_trajectories(ob.bowl(), [np.zeros((3, 2))])
+    with pytest.raises(ValueError, match=r"xlim must be a pair \(low, high\)"):
+        contour_trajectories(ob.bowl(), {}, xlim=(3, 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# loss_curves
+# ----------------------------------------------------------------------------------------------
+
+def test_loss_curves_basic():
+    curves = {"GD": 0.9 ** np.arange(50), "momentum": 0.7 ** np.arange(50)}
+    ax = loss_curves(curves, title="loss on the bowl")
+    assert ax.get_title() == "loss on the bowl"
+    assert ax.get_xlabel() == "step t" and ax.get_ylabel() == "loss"
+    assert ax.get_yscale() == "log"
+    assert legend_labels(ax) == ["GD", "momentum"]
+    line = ax.get_lines()[0]
+    assert np.array_equal(line.get_xdata(), np.arange(50))
+    assert np.allclose(line.get_ydata(), curves["GD"])
+
+
+def test_loss_curves_xy_pairs_linear_scale_and_divergence():
+    t = np.array([0.0, 0.1, 0.25])
+    ax = loss_curves({"Adam": (t, [3.0, 2.0, 1.0]), "diverged": [1.0, 10.0, np.inf]},
+                     title="loss vs time", xlabel="time [s]", logy=False)
+    assert ax.get_yscale() == "linear" and ax.get_xlabel() == "time [s]"
+    assert np.array_equal(ax.get_lines()[0].get_xdata(), t)
+    assert np.isnan(ax.get_lines()[1].get_ydata()[-1])
+
+
+def test_loss_curves_validation():
+    with pytest.raises(TypeError):
+        loss_curves({"GD": [1.0, 0.5]})                     # the title is required
+    with pytest.raises(ValueError, match=r"title must be a non-empty string"):
+        loss_curves({"GD": [1.0, 0.5]}, title="  ")
+    with pytest.raises(ValueError, match=r"logy=True needs values >= 0, but curve 'f' goes down to -2"):
+        loss_curves({"f": [1.0, -2.0]}, title="t")
+    with pytest.raises(ValueError, match=r"curve 'GD' must be a 1-D array"):
+        loss_curves({"GD": np.ones((3, 2))}, title="t")
+    with pytest.raises(ValueError, match=r"curves must be a non-empty dict"):
+        loss_curves({}, title="t")
+
+
+# ----------------------------------------------------------------------------------------------
+# surface_plot, style
+# ----------------------------------------------------------------------------------------------
+
+def test_surface_plot_has_title_labels_and_legend():
+    r = ob.Rosenbrock()
+    ax = surface_plot(r, {"GD": gd_path(r, [-1.5, 2.0], 1e-3, 50)}, resolution=30, log=True)
+    assert ax.name == "3d"
+    assert ax.get_title() and ax.get_xlabel() == "$w_1$" and ax.get_ylabel() == "$w_2$"
+    assert "f" in ax.get_zlabel()
+    assert legend_labels(ax) == ["GD", "minimum"]
+    ax2 = surface_plot(ob.Saddle(), resolution=20)
+    assert legend_labels(ax2) == ["f(w)"]
+    with pytest.raises(ValueError, match=r"ax must be a 3-D Axes"):
+        surface_plot(r, ax=plt.subplots()[1])
+    with pytest.raises(ValueError, match=r"log=True needs the objective's min_value"):
+        surface_plot(ob.Saddle(), log=True)
+
+
+def test_set_style_applies_the_course_rcparams():
+    with matplotlib.rc_context():
+        plotting.set_style()
+        assert matplotlib.rcParams["axes.grid"] is True
+        assert matplotlib.rcParams["axes.titlesize"] == plotting.COURSE_STYLE["axes.titlesize"]
+    with plotting.course_style():
+        assert matplotlib.rcParams["legend.fontsize"] == plotting.COURSE_STYLE["legend.fontsize"]
