@@ -1,0 +1,339 @@
+"""Learning-rate schedules eta_t for steps t = 1, 2, 3, ... (chapters 03, 04, 07).
+
+Each schedule is a small callable object::
+
+    sched = power(0.1, 0.3)
+    sched(1), sched(2)          # eta_1, eta_2
+    sched.values(100)           # array of eta_1 .. eta_100
+    sched.robbins_monro         # does it satisfy the Robbins-Monro conditions?
+
+Step numbering: t = 1 is the first step, matching ``state["step"]`` in course_lib.optimizers.
+torch.optim.lr_scheduler counts epochs from 0 (its ``last_epoch`` is 0 before the first
+``scheduler.step()``), so our ``sched(t)`` equals torch's learning rate at ``last_epoch = t - 1``.
+
+Robbins-Monro conditions (for SGD with decaying steps to converge):
+
+    sum_t eta_t = infinity     (the steps can reach any point)
+    sum_t eta_t^2 < infinity   (the noise they inject dies out)
+
+``robbins_monro`` is True or False where this is decidable from the arguments, None otherwise.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Schedule",
+    "constant",
+    "inverse_time",
+    "power",
+    "step_decay",
+    "exponential",
+    "cosine",
+    "cyclic",
+    "cosine_warm_restarts",
+]
+
+
+def _fmt(x) -> str:
+    return repr(float(x))
+
+
+def _number(value, label, *, rule=None, ok=None) -> float:
+    """A finite real number satisfying ok(value); else ValueError naming it and the value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{label} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{label} must be a finite number, got {_fmt(value)}")
+    if ok is not None and not ok(value):
+        raise ValueError(f"{label} {rule}, got {_fmt(value)}")
+    return value
+
+
+def _positive(value, label):
+    return _number(value, label, rule="must be positive", ok=lambda v: v > 0)
+
+
+def _count(value, label, minimum=1) -> int:
+    """A whole number of steps >= minimum."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{label} must be a whole number of steps, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{label} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+class Schedule:
+    """Base class: ``schedule(t) -> eta_t`` for integer t >= 1.
+
+    Subclasses set ``_arg_names`` (shown by ``repr``) and implement ``_eta(t)``.
+    """
+
+    _arg_names: tuple = ()
+
+    def __call__(self, t) -> float:
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+            raise ValueError(f"t (step number) must be a whole number >= 1, got {t!r}")
+        if t < 1:
+            raise ValueError(
+                f"t (step number) must be >= 1 (steps are counted from 1), got {t}"
+            )
+        return float(self._eta(int(t)))
+
+    def _eta(self, t: int) -> float:
+        raise NotImplementedError
+
+    def values(self, n: int) -> np.ndarray:
+        """eta_1, ..., eta_n as an array of shape (n,)."""
+        n = _count(n, "n (number of steps)", minimum=0)
+        return np.array([self(t) for t in range(1, n + 1)], dtype=float)
+
+    @property
+    def robbins_monro(self) -> bool | None:
+        """True/False if sum eta_t = inf and sum eta_t^2 < inf both hold / not; None if unknown."""
+        return None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._arg_names)
+        return f"{type(self).__name__}({args})"
+
+
+class constant(Schedule):
+    """eta_t = eta for every t.
+
+    Robbins-Monro: False -- sum eta_t^2 = infinity, so SGD keeps wandering in a noise ball whose
+    size grows with eta.
+    """
+
+    _arg_names = ("eta",)
+
+    def __init__(self, eta):
+        self.eta = _positive(eta, "eta (learning rate)")
+
+    def _eta(self, t):
+        return self.eta
+
+    @property
+    def robbins_monro(self):
+        return False
+
+
+class inverse_time(Schedule):
+    """eta_t = eta0 / t.
+
+    Robbins-Monro: True (sum 1/t diverges, sum 1/t^2 = pi^2/6 converges). This is power(eta0, 1).
+    """
+
+    _arg_names = ("eta0",)
+
+    def __init__(self, eta0):
+        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+
+    def _eta(self, t):
+        return self.eta0 / t
+
+    @property
+    def robbins_monro(self):
+        return True
+
+
+class power(Schedule):
+    """eta_t = c / t^p, with c > 0 and p >= 0.
+
+    Robbins-Monro holds exactly when 1/2 < p <= 1:
+      * sum eta_t = infinity needs p <= 1,
+      * sum eta_t^2 < infinity needs 2p > 1, i.e. p > 1/2.
+    The practical choice 0.1 / t^0.3 decays slowly and works well, but violates the second
+    condition (2 * 0.3 < 1): robbins_monro is False for it.
+    """
+
+    _arg_names = ("c", "p")
+
+    def __init__(self, c, p):
+        self.c = _positive(c, "c (learning rate at t = 1)")
+        self.p = _number(p, "p (decay exponent)", rule="must be >= 0", ok=lambda v: v >= 0)
+
+    def _eta(self, t):
+        return self.c / t ** self.p
+
+    @property
+    def robbins_monro(self):
+        return 0.5 < self.p <= 1
+
+
+class step_decay(Schedule):
+    """eta_t = eta0 * gamma^floor((t - 1) / step_size): multiply by gamma every step_size steps.
+
+    torch.optim.lr_scheduler.StepLR(step_size, gamma). Defaults: none (all required).
+    Robbins-Monro: False (gamma < 1: the sum of the steps is finite; gamma = 1: constant).
+    """
+
+    _arg_names = ("eta0", "gamma", "step_size")
+
+    def __init__(self, eta0, gamma, step_size):
+        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+        self.gamma = _number(gamma, "gamma (decay factor)", rule="must be in (0, 1]",
+                             ok=lambda v: 0 < v <= 1)
+        self.step_size = _count(step_size, "step_size (steps between decays)")
+
+    def _eta(self, t):
+        return self.eta0 * self.gamma ** ((t - 1) // self.step_size)
+
+    @property
+    def robbins_monro(self):
+        return False
+
+
+class exponential(Schedule):
+    """eta_t = eta0 * gamma^(t - 1).
+
+    torch.optim.lr_scheduler.ExponentialLR(gamma).
+    Robbins-Monro: False (gamma < 1: sum eta_t = eta0 / (1 - gamma) is finite, so far-away
+    minima cannot be reached; gamma = 1: constant).
+    """
+
+    _arg_names = ("eta0", "gamma")
+
+    def __init__(self, eta0, gamma):
+        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+        self.gamma = _number(gamma, "gamma (decay factor)", rule="must be in (0, 1]",
+                             ok=lambda v: 0 < v <= 1)
+
+    def _eta(self, t):
+        return self.eta0 * self.gamma ** (t - 1)
+
+    @property
+    def robbins_monro(self):
+        return False
+
+
+class cosine(Schedule):
+    """eta_t = eta_min + (eta0 - eta_min) * (1 + cos(pi * (t - 1) / T)) / 2.
+
+    Cosine annealing from eta0 at t = 1 down to eta_min at t = T + 1, as
+    torch.optim.lr_scheduler.CosineAnnealingLR(T_max=T, eta_min). Like torch, the formula is not
+    clipped: after t = T + 1 the rate climbs back to eta0 (period 2T). Run T + 1 steps, or use
+    ``cosine_warm_restarts`` for restarts. Default eta_min = 0.
+    Robbins-Monro: False (periodic, so sum eta_t^2 = infinity).
+    """
+
+    _arg_names = ("eta0", "T", "eta_min")
+
+    def __init__(self, eta0, T, eta_min=0.0):
+        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+        self.T = _count(T, "T (steps of one half cosine)")
+        self.eta_min = _number(eta_min, "eta_min (smallest learning rate)",
+                               rule=f"must be in [0, eta0] = [0, {self.eta0!r}]",
+                               ok=lambda v: 0 <= v <= self.eta0)
+
+    def _eta(self, t):
+        return self.eta_min + (self.eta0 - self.eta_min) * (
+            1 + math.cos(math.pi * (t - 1) / self.T)) / 2
+
+    @property
+    def robbins_monro(self):
+        return False
+
+
+class cyclic(Schedule):
+    """Cyclical learning rate (Smith 2017), as torch.optim.lr_scheduler.CyclicLR.
+
+    With e = t - 1, a cycle of step_size_up steps up then step_size_down steps down:
+
+        cycle = floor(1 + e / (up + down)),   x = 1 + e / (up + down) - cycle    (in [0, 1))
+        s     = x / r            if x <= r   (rising)   where r = up / (up + down)
+              = (x - 1)/(r - 1)  otherwise   (falling)
+        eta_t = eta_min + (eta_max - eta_min) * s * scale
+
+    scale = 1 (mode "triangular"), 1 / 2^(cycle - 1) ("triangular2": each cycle half as high) or
+    gamma^e ("exp_range"). So eta_1 = eta_min and eta peaks at t = step_size_up + 1.
+    Defaults: step_size_down = step_size_up, mode = "triangular", gamma = 1.
+    Robbins-Monro: False.
+    """
+
+    _arg_names = ("eta_min", "eta_max", "step_size_up", "step_size_down", "mode", "gamma")
+    _modes = ("triangular", "triangular2", "exp_range")
+
+    def __init__(self, eta_min, eta_max, step_size_up, mode="triangular", *, step_size_down=None,
+                 gamma=1.0):
+        self.eta_min = _number(eta_min, "eta_min (lowest learning rate)", rule="must be >= 0",
+                               ok=lambda v: v >= 0)
+        self.eta_max = _number(eta_max, "eta_max (highest learning rate)",
+                               rule=f"must be larger than eta_min = {self.eta_min!r}",
+                               ok=lambda v: v > self.eta_min)
+        self.step_size_up = _count(step_size_up, "step_size_up (steps of the rising half)")
+        self.step_size_down = (self.step_size_up if step_size_down is None else
+                               _count(step_size_down, "step_size_down (steps of the falling half)"))
+        if mode not in self._modes:
+            raise ValueError(
+                f"mode must be one of {', '.join(repr(m) for m in self._modes)}, got {mode!r}"
+            )
+        self.mode = mode
+        self.gamma = _number(gamma, "gamma (decay per step in exp_range mode)",
+                             rule="must be in (0, 1]", ok=lambda v: 0 < v <= 1)
+
+    def _eta(self, t):
+        e = t - 1
+        total = float(self.step_size_up + self.step_size_down)
+        ratio = self.step_size_up / total
+        cycle = math.floor(1 + e / total)
+        x = 1.0 + e / total - cycle
+        s = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        if self.mode == "triangular":
+            scale = 1.0
+        elif self.mode == "triangular2":
+            scale = 1 / (2.0 ** (cycle - 1))
+        else:
+            scale = self.gamma ** e
+        return self.eta_min + (self.eta_max - self.eta_min) * s * scale
+
+    @property
+    def robbins_monro(self):
+        return False
+
+
+class cosine_warm_restarts(Schedule):
+    """SGDR: cosine annealing restarted every T_i steps (Loshchilov & Hutter 2017), as
+    torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(T_0=T0, T_mult, eta_min).
+
+    With e = t - 1 split into restarts: period i lasts T_i = T0 * T_mult^i steps, T_cur counts the
+    steps since the last restart (0 at a restart), and
+
+        eta_t = eta_min + (eta0 - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    so eta jumps back to eta0 at t = 1, 1 + T0, 1 + T0 + T0 T_mult, ...
+    Defaults: T_mult = 1 (equal periods), eta_min = 0. T0 and T_mult are whole numbers (as torch).
+    Robbins-Monro: False.
+    """
+
+    _arg_names = ("eta0", "T0", "T_mult", "eta_min")
+
+    def __init__(self, eta0, T0, T_mult=1, eta_min=0.0):
+        self.eta0 = _positive(eta0, "eta0 (learning rate after each restart)")
+        self.T0 = _count(T0, "T0 (steps before the first restart)")
+        self.T_mult = _count(T_mult, "T_mult (growth factor of the period)")
+        self.eta_min = _number(eta_min, "eta_min (smallest learning rate)",
+                               rule=f"must be in [0, eta0] = [0, {self.eta0!r}]",
+                               ok=lambda v: 0 <= v <= self.eta0)
+
+    def restart_position(self, t: int) -> tuple[int, int]:
+        """(T_cur, T_i) at step t: steps since the last restart and the current period."""
+        T_cur, T_i = t - 1, self.T0
+        if self.T_mult == 1:
+            return T_cur % T_i, T_i
+        while T_cur >= T_i:          # integer arithmetic: no log() rounding at the boundaries
+            T_cur -= T_i
+            T_i *= self.T_mult
+        return T_cur, T_i
+
+    def _eta(self, t):
+        T_cur, T_i = self.restart_position(t)
+        return self.eta_min + (self.eta0 - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+
+    @property
+    def robbins_monro(self):
+        return False
