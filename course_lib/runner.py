@@ -324,8 +324,8 @@ def run(optimizer, objective, w0, *, max_steps: int = 1000, tol_step: float | No
     progress : bool = False       show a tqdm progress bar
     callback : callable(t, w, loss), optional
         Called at t = 0 and after every step whose iterate is kept (finite) with a copy of ``w_t``
-        and ``L(w_t)``. If it returns ``True`` and no other rule stops the run first, it stops
-        with ``stop_reason = "callback"`` (e.g. early stopping on a validation loss).
+        and ``L(w_t)``. If it returns something true (``True``, ``np.True_``) and no other rule stops
+        the run first, it stops with ``stop_reason = "callback"`` (e.g. early stopping on a validation loss).
 
     Returns
     -------
@@ -382,7 +382,7 @@ def run(optimizer, objective, w0, *, max_steps: int = 1000, tol_step: float | No
         return f"diverged at step {t} ({why}); {hint}"
 
     try:
-        if callback is not None and callback(0, w0.copy(), loss0) is True:
+        if callback is not None and bool(callback(0, w0.copy(), loss0)):
             stop_reason, message = "callback", "stopped by the callback at step 0"
         elif tol_grad is not None and gnorm0 < tol_grad:
             stop_reason = "tol_grad"
@@ -437,7 +437,7 @@ def run(optimizer, objective, w0, *, max_steps: int = 1000, tol_step: float | No
                     traj.append(w.copy())
                     losses.append(loss)
                     gnorms.append(gnorm)
-                    cb_stop = callback is not None and callback(t, w.copy(), loss) is True
+                    cb_stop = callback is not None and bool(callback(t, w.copy(), loss))
                 if bar is not None:
                     bar.update(1)
                     if t % every == 0 and finite:

@@ -145,6 +145,11 @@ def test_callback_sees_every_step_and_can_stop():
     ts = []
     res = run(SGD(lr=0.5), bowl(), W0, tol_grad=1e-3, callback=lambda t, w, loss: ts.append(t))
     assert res.stop_reason == "tol_grad" and ts == list(range(res.steps + 1))
+    # a NumPy boolean (e.g. np.linalg.norm(w) < 1) stops the run like True does
+    res = run(SGD(lr=0.1), bowl(), W0, max_steps=100,
+              callback=lambda t, w, loss: np.linalg.norm(w) < 5.0)
+    assert res.stop_reason == "callback"
+    assert np.linalg.norm(res.final_w) < 5.0 <= np.linalg.norm(res.trajectory[-2])
 
 
 def test_progress_bar_gives_the_same_result(capsys):
