@@ -117,7 +117,10 @@ def _levels(Z, objective, levels, log_levels: bool):
     minimum value f* is known: they are dense near the minimum and still show the steep walls
     (Rosenbrock spans 0 .. 2500 in its window).  Otherwise (a saddle) evenly spaced levels of f."""
     if np.ndim(levels) == 1:
-        return np.sort(np.asarray(levels, dtype=np.float64)), Z, None, False
+        lv = np.sort(np.asarray(levels, dtype=np.float64))
+        # explicit levels spanning more than two decades (e.g. np.geomspace) are coloured on a
+        # log scale, otherwise they would all get nearly the same colour
+        return lv, Z, None, bool(lv[0] > 0 and lv[-1] / lv[0] > 100)
     n = int(levels)
     if n < 2:
         raise ValueError(f"levels must be at least 2 (or an array of levels), got {levels!r}")
@@ -136,7 +139,7 @@ def _levels(Z, objective, levels, log_levels: bool):
 
 def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,
                          levels=30, log_levels=True, mark_minimum=True, colorbar=False,
-                         legend_loc="best"):
+                         legend_loc="best", xlabel=None, ylabel=None):
     """Contour lines of a 2-D objective with optimizer paths drawn on top.
 
     Parameters
@@ -155,8 +158,9 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
     mark_minimum : draw the known minimizer as a star (default True).
     colorbar : add a colour bar of the level values (default False).
     legend_loc : passed to ``ax.legend`` (default "best", which avoids the drawn paths).
+    xlabel, ylabel : axis labels (default $w_1$ and $w_2$).
 
-    Returns the Axes.  Axis labels are $w_1$ and $w_2$.
+    Returns the Axes.
     """
     if getattr(objective, "dim", None) != 2 or not callable(getattr(objective, "value", None)):
         raise ValueError(f"objective must be a 2-D Objective (dim == 2), got {objective!r}")
@@ -185,7 +189,7 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
                         zorder=1)
         if colorbar:
             cb = ax.figure.colorbar(cs, ax=ax, shrink=0.85)
-            cb.set_label(r"$f(w) - f^\star$" if is_log else r"$f(w)$")
+            cb.set_label(r"$f(w) - f^\star$" if f_star is not None else r"$f(w)$")
             if is_log:
                 decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
                 ticks = decades if decades.size >= 2 else lv[:: max(1, len(lv) // 5)]
@@ -217,12 +221,12 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
             handles.append(star)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
-        ax.set_xlabel(W1_LABEL)
-        ax.set_ylabel(W2_LABEL)
+        ax.set_xlabel(W1_LABEL if xlabel is None else xlabel)
+        ax.set_ylabel(W2_LABEL if ylabel is None else ylabel)
         ax.set_title(title if title is not None else _default_title(objective))
         if not handles:  # nothing else to list (e.g. the saddle without paths): name the contours
             handles.append(Line2D([], [], color=mpl.colormaps["viridis"](0.5), lw=1.0,
-                                  label="level sets of f" + (" (log-spaced)" if is_log else "")))
+                                  label="level sets of f" + (" (log-spaced)" if f_star is not None else "")))
         ax.legend(handles=handles, loc=legend_loc)
     return ax
 

@@ -201,3 +201,18 @@ def test_set_style_applies_the_course_rcparams():
         assert matplotlib.rcParams["axes.titlesize"] == plotting.COURSE_STYLE["axes.titlesize"]
     with plotting.course_style():
         assert matplotlib.rcParams["legend.fontsize"] == plotting.COURSE_STYLE["legend.fontsize"]
+
+
+def test_explicit_geometric_levels_get_a_log_colour_scale_and_custom_labels():
+    from matplotlib.colors import LogNorm, Normalize
+
+    from course_lib.objectives import bowl
+    from course_lib.plotting import contour_trajectories
+
+    ax = contour_trajectories(bowl(), levels=np.geomspace(1e-3, 10, 12), xlabel="x", ylabel="y")
+    cs = [c for c in ax.collections if hasattr(c, "levels")][0]
+    assert isinstance(cs.norm, LogNorm)
+    assert ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    ax = contour_trajectories(bowl(), levels=np.linspace(1, 10, 12))
+    cs = [c for c in ax.collections if hasattr(c, "levels")][0]
+    assert type(cs.norm) is Normalize
