@@ -1,0 +1,190 @@
+"""exercises/ is generated from solutions/: stubs keep signatures and indentation, markers are
+validated (errors name the notebook and the cell), output is byte-stable, and staleness is caught."""
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib import assignments as A
+from course_lib.assignments import (AssignmentError, build, build_notebook, check, exercise_bytes,
+                                    strip_solution, structure)
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = "02_gradient_descent.ipynb"
+
+
+def code_cell(source, **nbgrader):
+    meta = {"nbgrader": {"schema_version": 3, **nbgrader}} if nbgrader else {}
+    return {"cell_type": "code", "execution_count": 3, "id": f"c{abs(hash(source)) % 10**8}",
+            "metadata": meta, "outputs": [{"output_type": "stream", "name": "stdout", "text": "hi\n"}],
+            "source": source}
+
+
+def answer(source, gid):
+    return code_cell(source, grade=False, solution=True, locked=False, grade_id=gid)
+
+
+def check_cell(name, points, gid=None):
+    return code_cell(f"check.{name}({name})", grade=True, solution=False, locked=True,
+                     points=points, grade_id=gid or f"{name}_check")
+
+
+def notebook(*cells):
+    return {"cells": list(cells), "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"},
+                                               "language_info": {"name": "python", "version": "3.11.7"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+GOOD_ANSWER = '''def largest_stable_lr(A):
+    """docstring stays"""
+    ### BEGIN SOLUTION
+    lam = np.linalg.eigvalsh(A)[-1]
+    return 2.0 / lam
+    ### END SOLUTION'''
+
+
+def test_code_stub_keeps_signature_and_indentation():
+    out = strip_solution(GOOD_ANSWER, "code", "nb, cell 1")
+    assert out == ('def largest_stable_lr(A):\n    """docstring stays"""\n'
+                   "    # YOUR CODE HERE\n    raise NotImplementedError()")
+    ast.parse(out)
+    nested = "class Opt:\n    def step(self, w, g):\n        ### BEGIN SOLUTION\n        return w - g\n        ### END SOLUTION\n"
+    assert strip_solution(nested, "code", "x") == (
+        "class Opt:\n    def step(self, w, g):\n        # YOUR CODE HERE\n        raise NotImplementedError()")
+
+
+def test_several_regions_and_markdown():
+    src = "a = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\nc = 3\n### BEGIN SOLUTION\nd = 4\n### END SOLUTION"
+    assert strip_solution(src, "code", "x") == (
+        "a = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nc = 3\n# YOUR CODE HERE\nraise NotImplementedError()")
+    md = "Answer:\n\n### BEGIN SOLUTION\nBecause kappa is large.\n### END SOLUTION"
+    assert strip_solution(md, "markdown", "x") == "Answer:\n\nYOUR ANSWER HERE"
+
+
+@pytest.mark.parametrize("source,phrase", [
+    ("### BEGIN SOLUTION\nx = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n### END SOLUTION", "nested"),
+    ("def f():\n    ### BEGIN SOLUTION\n    return 1", "never closed"),
+    ("x = 1\n### END SOLUTION", "has no '### BEGIN SOLUTION'"),
+    ("### BEGIN SOLUTIONS\nx = 1\n### END SOLUTION", "looks like a marker"),
+    ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "looks like a marker"),
+])
+def test_bad_markers_name_notebook_and_cell(source, phrase):
+    nb = notebook(code_cell("import numpy as np"), answer(source, "largest_stable_lr"),
+                  check_cell("largest_stable_lr", 2))
+    with pytest.raises(AssignmentError) as info:
+        build_notebook(nb, "solutions/99_demo.ipynb")
+    msg = str(info.value)
+    assert "solutions/99_demo.ipynb, cell 1 (grade_id 'largest_stable_lr')" in msg
+    assert phrase in msg
+
+
+@pytest.mark.parametrize("mutate,phrase", [
+    (lambda nb: nb["cells"][1]["metadata"].clear(), "lacks \"solution\": true"),
+    (lambda nb: nb["cells"][2]["metadata"]["nbgrader"].update(points=5), "differ from check.largest_stable_lr's 2"),
+    (lambda nb: nb["cells"][2].update(source="check.largest_stable_lr(largest_stable_lr)\nprint(1)"), "exactly one call"),
+    (lambda nb: nb["cells"][2].update(source="check.no_such_check(f)"), "not a registered check"),
+    (lambda nb: nb["cells"][2]["metadata"]["nbgrader"].update(grade_id="largest_stable_lr"), "is also used by cell 1"),
+    (lambda nb: nb["cells"][2]["metadata"]["nbgrader"].update(locked=False), "must be \"locked\": true"),
+    (lambda nb: nb["cells"][1]["metadata"]["nbgrader"].update(schema_version=2), "schema_version must be 3"),
+    (lambda nb: nb["cells"].pop(1), "without an answer cell"),
+])
+def test_metadata_errors(mutate, phrase):
+    nb = notebook(code_cell("import numpy as np"), answer(GOOD_ANSWER, "largest_stable_lr"),
+                  check_cell("largest_stable_lr", 2))
+    mutate(nb)
+    with pytest.raises(AssignmentError, match="99_demo.ipynb, cell") as info:
+        build_notebook(nb, "99_demo.ipynb")
+    assert phrase in str(info.value)
+
+
+def test_build_clears_outputs_and_locks_check_cells():
+    nb = notebook(code_cell("import numpy as np"), answer(GOOD_ANSWER, "largest_stable_lr"),
+                  check_cell("largest_stable_lr", 2),
+                  {"cell_type": "markdown", "id": "md", "source": "### BEGIN SOLUTION\nsecret\n### END SOLUTION",
+                   "metadata": {"nbgrader": {"grade": False, "solution": True, "locked": False,
+                                             "grade_id": "why", "schema_version": 3}}})
+    before = copy.deepcopy(nb)
+    ex = build_notebook(nb, "demo")
+    assert nb == before  # the source is not changed
+    assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
+               for c in ex["cells"] if c["cell_type"] == "code")
+    assert ex["cells"][2]["metadata"]["editable"] is False and ex["cells"][2]["metadata"]["deletable"] is False
+    assert ex["cells"][2]["metadata"]["nbgrader"] == nb["cells"][2]["metadata"]["nbgrader"]
+    assert ex["cells"][3]["source"] == "YOUR ANSWER HERE"
+    assert ex["metadata"] == {"kernelspec": nb["metadata"]["kernelspec"], "language_info": {"name": "python"}}
+    assert "eigvalsh" not in json.dumps(ex) and "secret" not in json.dumps(ex)
+
+
+def test_exercises_are_up_to_date():
+    """`make test` fails while exercises/ is stale: run `python -m course_lib.assignments build`."""
+    assert check() == []
+
+
+def test_chapter_02_exercises_are_generated_and_stable():
+    data = exercise_bytes(A.SOLUTIONS / NB)
+    assert data == exercise_bytes(A.SOLUTIONS / NB)
+    assert data == (A.EXERCISES / NB).read_bytes()
+    ex = json.loads(data)
+    sol = json.loads((A.SOLUTIONS / NB).read_text())
+    assert [c["id"] for c in ex["cells"]] == [c["id"] for c in sol["cells"]]
+    st = structure(ex, NB)
+    for a in st.answers:
+        src = "".join(ex["cells"][a.index]["source"])
+        if a.cell_type == "code":
+            ast.parse(src)
+            assert "raise NotImplementedError()" in src and "BEGIN SOLUTION" not in src
+            first = "".join(sol["cells"][a.index]["source"]).splitlines()[0]
+            assert src.splitlines()[0] == first  # the signature line is kept
+        else:
+            assert src == "YOUR ANSWER HERE"
+    assert len(st.checks) >= 3 and all(c.points >= 2 for c in st.checks)
+
+
+def test_staleness_is_detected(tmp_path):
+    sol, exd = tmp_path / "solutions", tmp_path / "exercises"
+    sol.mkdir()
+    shutil.copy(A.SOLUTIONS / NB, sol / NB)
+    assert check(sol, exd) == [f"{exd / NB} is missing"]
+    assert build(sol, exd) == [exd / NB]
+    assert build(sol, exd) == []  # a rebuild of an unchanged source writes nothing
+    assert check(sol, exd) == []
+    nb = json.loads((sol / NB).read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    cell["source"] = "".join(cell["source"]) + " (edited)"
+    (sol / NB).write_text(json.dumps(nb))
+    assert check(sol, exd) == [f"{exd / NB} is stale (differs from what {sol / NB} generates)"]
+    (exd / "99_orphan.ipynb").write_text("{}")
+    assert any("has no source" in p for p in check(sol, exd))
+    assert A.main(["check", "--solutions", str(sol), "--exercises", str(exd)]) == 1
+    assert A.main(["build", "--solutions", str(sol), "--exercises", str(exd)]) == 0
+    (exd / "99_orphan.ipynb").unlink()
+    assert A.main(["check", "--solutions", str(sol), "--exercises", str(exd)]) == 0
+
+
+def test_outputs_in_the_solution_do_not_change_the_exercise(tmp_path):
+    nb = json.loads((A.SOLUTIONS / NB).read_text())
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            c["outputs"], c["execution_count"] = [], None
+            c["metadata"]["execution"] = {"iopub.status.busy": "2030-01-01"}
+    nb["metadata"]["language_info"]["version"] = "3.99"
+    (tmp_path / NB).write_text(json.dumps(nb))
+    assert exercise_bytes(tmp_path / NB) == (A.EXERCISES / NB).read_bytes()
+
+
+def test_cli_check_on_the_repository():
+    proc = subprocess.run([sys.executable, "-m", "course_lib.assignments", "check"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == (1 if check() else 0), proc.stderr
+    assert ("up to date" in proc.stdout) == (proc.returncode == 0)
+    listing = subprocess.run([sys.executable, "-m", "course_lib.assignments", "list"], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert listing.returncode == 0 and "mse_gradient" in listing.stdout
