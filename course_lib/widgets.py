@@ -1,0 +1,231 @@
+"""Interactive explorers (ipywidgets) for the lecture notebooks.
+
+Chapter 02 uses :class:`LearningRateExplorer`: a learning-rate slider that redraws the gradient
+descent path on the kappa = 20 bowl ``f(x, y) = x^2/20 + y^2`` and its loss curve, so a student can
+*feel* the four regimes (too small, good, oscillating, diverging) and the threshold
+``eta < 2 / lambda_max``.
+
+Every explorer has a static twin that draws the same figure for one setting
+(:func:`plot_gd_path`), so a notebook reads well without a live kernel and the drawing code can be
+tested without a browser::
+
+    fig, result = plot_gd_path(0.9)          # one static figure (pyplot, shows inline)
+    LearningRateExplorer()                   # the live version (last expression of a cell)
+
+Gradient descent here is the course optimizer ``SGD(lr)`` (momentum 0: ``w_t = w_{t-1} - eta g``)
+driven by :func:`course_lib.runner.run`, so the path is exactly the one the notebook computes.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = ["lr_regime", "plot_gd_path", "LearningRateExplorer"]
+
+# Start point of the Deep Learning from Scratch demo on x^2/20 + y^2 (ch. 6): far along the flat
+# x direction and off the valley floor in y, so both curvatures show in the path.
+DEFAULT_W0 = (-7.0, 2.0)
+
+
+def _default_objective():
+    from .objectives import bowl
+
+    return bowl(kappa=20)
+
+
+def _check_lr(lr) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
+        raise ValueError(f"lr (learning rate) must be a positive number, got {lr!r}")
+    if lr <= 0:
+        raise ValueError(f"lr (learning rate) must be positive, got {lr}")
+    return float(lr)
+
+
+def _check_steps(steps) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps (number of gradient descent steps) must be a whole number >= 1, "
+                         f"got {steps!r}")
+    return int(steps)
+
+
+def lr_regime(lr, lambda_min, lambda_max) -> str:
+    """Name the gradient descent regime of learning rate ``lr`` on a quadratic.
+
+    On a quadratic with Hessian eigenvalues ``lambda_i`` gradient descent multiplies the error along
+    eigenvector i by ``1 - eta lambda_i`` every step. Hence, with ``lambda_max`` the largest
+    eigenvalue:
+
+    * ``eta lambda_max > 2``   -> ``"diverges"``    (``|1 - eta lambda_max| > 1``)
+    * ``eta lambda_max == 2``  -> ``"on the edge"``  (the steep component flips sign forever)
+    * ``1 < eta lambda_max < 2`` -> ``"oscillates"`` (the steep component flips sign but shrinks)
+    * ``eta lambda_max <= 1``  -> ``"monotone"``     (every component shrinks without flipping)
+
+    ``"monotone"`` is refined to ``"too small"`` when ``eta <= 0.05 * 2 / lambda_max``, i.e. the step
+    is at least 20 times below the stability limit: even along the steepest direction at most 10 %
+    of the error goes per step (factor ``1 - eta lambda_max >= 0.9``), and along the flat
+    directions far less. (Where "too small" starts is a convention; this is the one used here.)
+    """
+    lr = _check_lr(lr)
+    if not (lambda_max > 0 and lambda_min > 0):
+        raise ValueError(f"lambda_min and lambda_max (curvatures) must be positive, got "
+                         f"{lambda_min!r} and {lambda_max!r}")
+    x = lr * lambda_max
+    if math.isclose(x, 2.0, rel_tol=1e-12):
+        return "on the edge"
+    if x > 2:
+        return "diverges"
+    if x > 1:
+        return "oscillates"
+    if x <= 0.1 * (1 + 1e-9):
+        return "too small"
+    return "monotone"
+
+
+def _curvatures(objective):
+    """(lambda_min, lambda_max) of a Quadratic, or of the Hessian at the minimizer otherwise."""
+    lmin, lmax = getattr(objective, "lambda_min", None), getattr(objective, "lambda_max", None)
+    if lmin is None or lmax is None:
+        ev = np.linalg.eigvalsh(objective.hessian(np.asarray(objective.minimizer, dtype=float)))
+        lmin, lmax = float(ev[0]), float(ev[-1])
+    return float(lmin), float(lmax)
+
+
+def _draw(fig, lr, objective, w0, steps):
+    """Draw path (left) and loss gap (right) for one lr on ``fig``; return the RunResult."""
+    from .optimizers import SGD
+    from .plotting import contour_trajectories, loss_curves
+    from .runner import run
+
+    lr = _check_lr(lr)
+    steps = _check_steps(steps)
+    result = run(SGD(lr=lr), objective, np.asarray(w0, dtype=float), max_steps=steps)
+    lmin, lmax = _curvatures(objective)
+    regime = lr_regime(lr, lmin, lmax)
+    label = rf"GD, $\eta$ = {lr:.3g}"
+    title = getattr(objective, "latex", None) or objective.name
+
+    fig.clear()
+    ax_path, ax_loss = fig.subplots(1, 2)
+    # a fixed window (the objective's own) so the picture does not jump while a slider moves;
+    # a diverging path simply leaves it
+    contour_trajectories(objective, {label: result.trajectory}, ax=ax_path, title=f"GD path on {title}",
+                         xlim=getattr(objective, "xlim", None), ylim=getattr(objective, "ylim", None))
+    # L(w_t) - L*: reaches the rounding level ~1e-16 * L(w_0) quickly for a good eta; clip there
+    # so the log axis stays readable.
+    l_star = objective.min_value if objective.min_value is not None else 0.0
+    gap = np.maximum(result.losses - l_star, 1e-16 * max(1.0, abs(result.losses[0])))
+    loss_curves({label: gap}, ax=ax_loss, xlabel="step $t$", ylabel=r"$L(w_t) - L^*$",
+                title=rf"Loss gap: $\eta\,\lambda_{{max}}$ = {lr * lmax:.3g} (GD needs < 2)")
+    if result.diverged:
+        status = f"diverged at step {result.diverged_at}"
+    else:
+        status = f"{result.steps} steps, final loss {result.final_loss:.3g}"
+    fig.suptitle(rf"Gradient descent with $\eta$ = {lr:.3g}: {regime}, {status}", fontsize=12)
+    fig.tight_layout()
+    return result
+
+
+def plot_gd_path(lr, *, objective=None, w0=DEFAULT_W0, steps=60, figsize=(11, 4.2)):
+    """Static figure: gradient descent path and loss curve for one learning rate.
+
+    Parameters
+    ----------
+    lr : float > 0                 learning rate eta of ``w_t = w_{t-1} - eta grad L(w_{t-1})``
+    objective : 2-D Objective, default ``bowl(kappa=20)`` (x^2/20 + y^2)
+    w0 : (2,) start point, default (-7, 2)
+    steps : int, default 60        number of GD steps (fewer if the run diverges)
+    figsize : matplotlib figure size
+
+    Returns
+    -------
+    (fig, result) : the pyplot Figure (left: contour + path, right: ``L(w_t) - L*`` on a log axis)
+    and the :class:`~course_lib.runner.RunResult` of the run.
+    """
+    import matplotlib.pyplot as plt
+
+    objective = _default_objective() if objective is None else objective
+    fig = plt.figure(figsize=figsize)
+    result = _draw(fig, lr, objective, w0, steps)
+    return fig, result
+
+
+class LearningRateExplorer:
+    """A learning-rate slider that redraws the GD path and loss curve of :func:`plot_gd_path`.
+
+    Put it as the last expression of a cell (or call ``.display()``)::
+
+        LearningRateExplorer()                       # kappa = 20 bowl, eta in [0.01, 1.2]
+
+    The figure is rendered to PNG and shown in an ``ipywidgets.Image``. Why not the usual
+    ``Output`` widget: when a notebook is executed headless (``jupyter nbconvert --execute``,
+    nbval), nbclient mirrors captured ``Output`` contents by sending messages on the kernel's shell
+    channel while it waits for the cell's reply there, which can deadlock the run
+    (jupyter/nbclient#312). An ``Image`` only changes its own value, so nothing is mirrored.
+
+    Attributes
+    ----------
+    lr_slider, steps_slider : ipywidgets sliders (eta and the number of steps)
+    image : ipywidgets.Image holding the current figure as PNG
+    widget : the whole ipywidgets.VBox
+    figure : the matplotlib Figure (not managed by pyplot, so it never pops up a second time)
+    result : the RunResult of the last redraw
+    """
+
+    def __init__(self, *, objective=None, w0=DEFAULT_W0, lr=0.5, lr_range=(0.01, 1.2),
+                 lr_step=0.01, steps=60, steps_range=(5, 200), figsize=(11, 4.2), dpi=90):
+        import ipywidgets as widgets
+        from matplotlib.figure import Figure
+
+        self.objective = _default_objective() if objective is None else objective
+        self.w0 = np.asarray(w0, dtype=float)
+        lo, hi = (float(v) for v in lr_range)
+        if not 0 < lo < hi:
+            raise ValueError(f"lr_range must be (low, high) with 0 < low < high, got {lr_range!r}")
+        _check_lr(lr)
+        if not lo <= lr <= hi:
+            raise ValueError(f"lr (learning rate) must lie inside lr_range = {lr_range}, got {lr}")
+        s_lo, s_hi = (int(v) for v in steps_range)
+        _check_steps(steps)
+        if not 1 <= s_lo <= steps <= s_hi:
+            raise ValueError(f"steps must lie inside steps_range = {steps_range}, got {steps}")
+        lmin, lmax = _curvatures(self.objective)
+        self.lr_slider = widgets.FloatSlider(
+            value=lr, min=lo, max=hi, step=lr_step, readout_format=".2f",
+            description="eta", continuous_update=False, layout=widgets.Layout(width="60%"))
+        self.steps_slider = widgets.IntSlider(
+            value=steps, min=s_lo, max=s_hi, step=1, description="steps",
+            continuous_update=False, layout=widgets.Layout(width="60%"))
+        info = widgets.HTML(
+            f"lambda_min = {lmin:.3g}, lambda_max = {lmax:.3g}: GD converges iff "
+            f"eta &lt; 2 / lambda_max = {2 / lmax:.3g}; best fixed step "
+            f"2 / (lambda_min + lambda_max) = {2 / (lmin + lmax):.3g}")
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.image = widgets.Image(format="png")
+        self.result = None
+        self.widget = widgets.VBox([info, self.lr_slider, self.steps_slider, self.image])
+        self.lr_slider.observe(self._on_change, names="value")
+        self.steps_slider.observe(self._on_change, names="value")
+        self.redraw()
+
+    def _on_change(self, change) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Run GD with the sliders' values, draw the figure and show it in ``image``."""
+        import io
+
+        self.result = _draw(self.figure, self.lr_slider.value, self.objective, self.w0,
+                            self.steps_slider.value)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png")
+        self.image.value = buffer.getvalue()
+
+    def display(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

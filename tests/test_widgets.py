@@ -1,0 +1,141 @@
+"""Tests for course_lib.widgets: the GD path it draws is checked against the closed form
+w_t = (I - eta A)^t w_0 of gradient descent on a quadratic, not against the runner it uses."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_lib.objectives import Quadratic, bowl
+from course_lib.widgets import DEFAULT_W0, LearningRateExplorer, lr_regime, plot_gd_path
+
+
+def closed_form_path(A, w0, lr, steps):
+    """Independent GD on f = 1/2 w^T A w: w_t = (I - lr A)^t w0, t = 0..steps."""
+    M = np.eye(len(w0)) - lr * A
+    out = [np.asarray(w0, dtype=float)]
+    for _ in range(steps):
+        out.append(M @ out[-1])
+    return np.array(out)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("lr, expected", [
+    (0.01, "too small"), (0.05, "too small"), (0.06, "monotone"), (0.5, "monotone"),
+    (0.51, "oscillates"), (0.99, "oscillates"), (1.0, "on the edge"), (1.01, "diverges"),
+    (3.0, "diverges"),
+])
+def test_lr_regime_on_the_kappa_20_bowl(lr, expected):
+    # bowl(20): lambda_min = 0.1, lambda_max = 2, so the limit 2 / lambda_max is eta = 1
+    assert lr_regime(lr, 0.1, 2.0) == expected
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, float("nan"), float("inf"), "0.1", True, None])
+def test_lr_regime_rejects_bad_learning_rates(bad):
+    with pytest.raises(ValueError, match="lr \\(learning rate\\)"):
+        lr_regime(bad, 0.1, 2.0)
+
+
+def test_lr_regime_rejects_non_positive_curvature():
+    with pytest.raises(ValueError, match="curvatures"):
+        lr_regime(0.1, 0.0, 2.0)
+
+
+@pytest.mark.parametrize("lr", [0.05, 0.5, 0.9])
+def test_plot_gd_path_follows_the_closed_form(lr):
+    fig, result = plot_gd_path(lr, steps=40)
+    A = np.diag([0.1, 2.0])  # x^2/20 + y^2 = 1/2 w^T diag(1/10, 2) w
+    expected = closed_form_path(A, DEFAULT_W0, lr, 40)
+    np.testing.assert_allclose(result.trajectory, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(result.losses, 0.5 * np.einsum("ti,ij,tj->t", expected, A, expected),
+                               rtol=1e-12, atol=1e-300)
+
+
+def test_plot_gd_path_figure_is_titled_labelled_and_has_legends():
+    fig, _ = plot_gd_path(0.9)
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert ax.get_title()
+        assert ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_legend() is not None
+    assert "oscillates" in fig._suptitle.get_text()
+    assert fig.axes[1].get_yscale() == "log"
+
+
+def test_plot_gd_path_reports_divergence_and_still_draws():
+    fig, result = plot_gd_path(1.1, steps=100)
+    assert result.diverged
+    assert result.steps < 100
+    assert np.all(np.isfinite(result.trajectory))
+    assert "diverge" in fig._suptitle.get_text()
+    # the window stays the objective's own, so the slider picture does not jump
+    assert fig.axes[0].get_ylim() == pytest.approx(bowl(20).ylim)
+
+
+def test_plot_gd_path_on_another_quadratic():
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    q = Quadratic(A, b=np.array([1.0, -1.0]))
+    fig, result = plot_gd_path(0.2, objective=q, w0=(1.0, 1.0), steps=30)
+    # independent: GD on 1/2 w^T A w - b^T w is GD on the error e = w - w*
+    e = closed_form_path(A, np.array([1.0, 1.0]) - q.minimizer, 0.2, 30)
+    np.testing.assert_allclose(result.trajectory, e + q.minimizer, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("steps", [0, -3, 2.5, "10"])
+def test_plot_gd_path_rejects_bad_steps(steps):
+    with pytest.raises(ValueError, match="steps"):
+        plot_gd_path(0.5, steps=steps)
+
+
+def test_explorer_redraws_when_the_sliders_move():
+    ex = LearningRateExplorer(lr=0.5, steps=20)
+    A = np.diag([0.1, 2.0])
+    np.testing.assert_allclose(ex.result.trajectory, closed_form_path(A, DEFAULT_W0, 0.5, 20))
+    ex.lr_slider.value = 0.9
+    np.testing.assert_allclose(ex.result.trajectory, closed_form_path(A, DEFAULT_W0, 0.9, 20))
+    assert "0.9" in ex.figure._suptitle.get_text()
+    ex.steps_slider.value = 35
+    assert ex.result.steps == 35
+    ex.lr_slider.value = 1.2
+    assert ex.result.diverged
+    assert len(ex.figure.axes) == 2  # cleared and redrawn, not stacked
+
+
+def test_explorer_figure_is_not_managed_by_pyplot():
+    before = set(plt.get_fignums())
+    LearningRateExplorer()
+    assert set(plt.get_fignums()) == before  # so Jupyter does not show it a second time
+
+
+def test_explorer_is_a_displayable_widget():
+    ex = LearningRateExplorer()
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert ex.lr_slider.max == pytest.approx(1.2)
+    assert ex.image.value[:8] == b"\x89PNG\r\n\x1a\n"      # the figure, rendered
+
+
+def test_explorer_image_changes_with_the_slider():
+    ex = LearningRateExplorer(lr=0.5)
+    first = bytes(ex.image.value)
+    ex.lr_slider.value = 1.1
+    assert bytes(ex.image.value) != first
+    assert bytes(ex.image.value)[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lr": 2.0}, "lr_range"),
+    ({"lr": -0.1}, "lr \\(learning rate\\)"),
+    ({"lr_range": (0.5, 0.1)}, "lr_range"),
+    ({"steps": 500}, "steps_range"),
+])
+def test_explorer_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LearningRateExplorer(**kwargs)
