@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Case, Exercise, Mismatch, Mistake, compare_arrays, compare_scalars
+from .core import (Case, Exercise, Mismatch, Mistake, compare_arrays, compare_scalars,
+                   modified_inputs_mismatch)
 
 CHAPTER = "00_derivatives_and_gradients"
 
 
 def _modified_message(names) -> Mismatch:
-    return Mismatch(f"your function changed its input(s) {', '.join(names)} in place; compute new "
-                    "arrays instead (e.g. d = -g / norm, not g /= norm)")
+    return modified_inputs_mismatch(names, "e.g. d = -g / norm, not g /= norm")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from .core import (Case, Exercise, Mismatch, Mistake, compare_arrays, compare_scalars,
-                   describe_kind, format_value)
+                   describe_kind, format_value, modified_inputs_mismatch)
 
 CHAPTER = "01_taylor_hessian_newton"
 
 
 def _modified_message(names) -> Mismatch:
-    return Mismatch(f"your function changed its input(s) {', '.join(names)} in place; compute new "
-                    "arrays instead (work on a copy, e.g. w_plus = w.copy())")
+    return modified_inputs_mismatch(names, "work on a copy, e.g. w_plus = w.copy()")
 
 
 def _random_symmetric(rng, eigenvalues):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import (Case, Exercise, Mismatch, Mistake, as_sequence, compare_arrays, compare_scalars,
-                   describe_kind, is_real_number)
+                   describe_kind, is_real_number, modified_inputs_mismatch)
 
 CHAPTER = "02_gradient_descent"
 
@@ -100,8 +100,7 @@ def _mse_compare(expected, got, case):
     (e, _), (g, g_extra) = expected, got
     mismatch = compare_arrays(e, g, rtol=1e-8, atol=1e-10, what="your gradient")
     if mismatch is None and g_extra.get("modified"):
-        return Mismatch(f"your function changed its input(s) {', '.join(g_extra['modified'])} in place; "
-                        "compute new arrays instead (e.g. r = y - X @ w, not y -= X @ w)")
+        return modified_inputs_mismatch(g_extra["modified"], "e.g. r = y - X @ w, not y -= X @ w")
     return mismatch
 
 

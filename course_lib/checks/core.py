@@ -93,6 +93,15 @@ class Mismatch:
     hint: str = ""
 
 
+def modified_inputs_mismatch(names: Sequence[str], example: str) -> Mismatch:
+    """The message for a function that changed its array inputs in place (see `default_call`).
+
+    `example` shows the chapter's own way of computing a new array, e.g. "r = y - X @ w".
+    """
+    return Mismatch(f"your function changed its input(s) {', '.join(names)} in place; compute new "
+                    f"arrays instead ({example})")
+
+
 def default_call(objs: Sequence[Any], case: Case) -> tuple[Any, dict]:
     """Call objs[0] with copies of the case's inputs, positionally, in the order of `case.args`.
 
