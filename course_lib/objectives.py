@@ -144,7 +144,32 @@ class Objective:
 # quadratics
 # ----------------------------------------------------------------------------------------------
 
-class Quadratic(Objective):
+class _ConstantCurvature:
+    """Curvature summary of an objective with a constant Hessian, whose ascending eigenvalues
+    are stored in ``self._eig`` (a quadratic, linear-regression MSE)."""
+
+    _eig: np.ndarray
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the (constant) Hessian in ascending order: the curvatures of the bowl."""
+        return self._eig
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self._eig[0])
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self._eig[-1])
+
+    @property
+    def kappa(self) -> float:
+        """Condition number lambda_max / lambda_min (1 for a round bowl; inf if lambda_min = 0)."""
+        return float(self._eig[-1] / self._eig[0]) if self._eig[0] > 0 else float("inf")
+
+
+class Quadratic(_ConstantCurvature, Objective):
     """f(w) = 1/2 w^T A w - b^T w + c  with A symmetric positive definite.
 
     grad f(w) = A w - b,   Hessian = A (the same everywhere),
@@ -200,24 +225,6 @@ class Quadratic(Objective):
         )
         if d == 2:
             self.xlim, self.ylim = _quadratic_window(A, self.minimizer, fallback_radius=5.0)
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """Eigenvalues of A in ascending order (the curvatures of the bowl)."""
-        return self._eig
-
-    @property
-    def lambda_min(self) -> float:
-        return float(self._eig[0])
-
-    @property
-    def lambda_max(self) -> float:
-        return float(self._eig[-1])
-
-    @property
-    def kappa(self) -> float:
-        """Condition number lambda_max / lambda_min (1 for a round bowl)."""
-        return float(self._eig[-1] / self._eig[0])
 
     def value(self, w):
         """f(w) = 1/2 w^T A w - b^T w + c;  (..., d) -> (...)."""
@@ -481,7 +488,7 @@ class MultiMinima(Objective):
 # linear regression
 # ----------------------------------------------------------------------------------------------
 
-class LinearRegressionMSE(Objective):
+class LinearRegressionMSE(_ConstantCurvature, Objective):
     """Mean squared error of a linear model on data (X, y):
 
         L(w)   = 1/n sum_i L_i(w) = 1/n ||y - X w||^2,      L_i(w) = (y_i - x_i^T w)^2
@@ -588,24 +595,6 @@ class LinearRegressionMSE(Objective):
     def solve(self) -> np.ndarray:
         """Least-squares solution argmin_w ||y - X w||^2 via np.linalg.lstsq (minimum-norm if X is rank deficient)."""
         return np.linalg.lstsq(self.X, self.y, rcond=None)[0]
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """Eigenvalues of the Hessian 2/n X^T X in ascending order."""
-        return self._eig
-
-    @property
-    def lambda_min(self) -> float:
-        return float(self._eig[0])
-
-    @property
-    def lambda_max(self) -> float:
-        return float(self._eig[-1])
-
-    @property
-    def kappa(self) -> float:
-        """Condition number of the Hessian (inf if X has dependent columns)."""
-        return float(self._eig[-1] / self._eig[0]) if self._eig[0] > 0 else float("inf")
 
     def as_quadratic(self) -> Quadratic:
         """The same loss written as 1/2 w^T A w - b^T w + c: A = 2/n X^T X, b = 2/n X^T y, c = 1/n y^T y."""
