@@ -13,7 +13,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test venv exercises bench clean-venv
+.PHONY: lab test venv exercises execute bench clean-venv
 
 venv: $(STAMP)
 
@@ -34,6 +34,14 @@ test: $(STAMP)
 # Regenerate exercises/ from solutions/ (the solutions are the single source).
 exercises: $(STAMP)
 	$(BIN)/python -m course_lib.assignments build
+
+# Re-execute notebooks in place after editing them, outputs committed for nbval, e.g.
+#   make execute NB=notebooks/02_gradient_descent.ipynb      (several: NB="a.ipynb b.ipynb")
+# record_timing=False keeps per-cell timestamps out of the file (clean diffs).
+execute: $(STAMP)
+	@test -n "$(NB)" || { echo 'usage: make execute NB=notebooks/NN_topic.ipynb'; exit 2; }
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NB)
 
 # Time every notebook (the figures go to BENCHMARKS.md by hand; no timed tests).
 bench: $(STAMP)

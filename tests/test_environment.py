@@ -67,3 +67,16 @@ def test_every_direct_dependency_is_pinned_in_constraints():
                                             ("jupyterlab_server==2.28.1", "jupyterlab-server")])
 def test_name_parser(text, expected):
     assert _name(text) == expected
+
+
+def test_committed_notebooks_have_no_execution_timestamps():
+    """Notebooks are executed with record_timing=False (make execute): per-cell timestamps would
+    change on every run and bury the real changes in the diff."""
+    import json
+
+    stamped = [f"{p.relative_to(ROOT)} cell {i}"
+               for folder in ("notebooks", "solutions", "exercises")
+               for p in sorted((ROOT / folder).glob("*.ipynb"))
+               for i, cell in enumerate(json.loads(p.read_text())["cells"])
+               if "execution" in cell.get("metadata", {})]
+    assert not stamped, "re-execute with `make execute NB=...`: " + ", ".join(stamped[:5])
