@@ -249,8 +249,8 @@ def bowl(kappa: float = 20.0) -> Quadratic:
     """The running example of the course: f(x, y) = x^2 / kappa + y^2.
 
     A Quadratic with A = diag(2/kappa, 2), b = 0, c = 0, so its condition number is exactly
-    ``kappa``; the default kappa = 20 gives the bowl x^2/20 + y^2 of Deep Learning from Scratch and
-    d2l (eigenvalues 0.1 and 2, minimum 0 at the origin).  Plot window: x in [-10, 10] for
+    ``kappa``; the default kappa = 20 gives the bowl x^2/20 + y^2 of Deep Learning from Scratch
+    (eigenvalues 0.1 and 2, minimum 0 at the origin; d2l's 0.1 x^2 + 2 y^2 has the same kappa).  Plot window: x in [-10, 10] for
     kappa = 20 (wider for larger kappa), y in [-5, 5].
     """
     kappa = _finite_scalar(kappa, "kappa")
