@@ -322,18 +322,78 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def build(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, names: list[str] | None = None) -> list[Path]:
+BACKUP_DIR = "backup"  # exercises/backup/: students' filled-in notebooks moved aside by build --force
+
+
+def student_answers(existing: dict, generated: dict) -> list[str]:
+    """grade_ids of the answer cells of an existing exercise notebook that hold a student's work.
+
+    An answer cell counts as work when it differs from the stub the build would write and no longer
+    contains a stub line (`raise NotImplementedError()` / `YOUR ANSWER HERE`): an instructor's new
+    stub is not mistaken for an answer, a started answer is.
+    """
+    stubs = {nbgrader_meta(c).get("grade_id"): source_of(c) for c in generated.get("cells", [])
+             if nbgrader_meta(c).get("solution")}
+    found = []
+    for cell in existing.get("cells", []) if isinstance(existing, dict) else []:
+        meta = nbgrader_meta(cell)
+        gid = meta.get("grade_id")
+        if not meta.get("solution") or gid not in stubs:
+            continue
+        src = source_of(cell)
+        if src != stubs[gid] and CODE_STUB[1] not in src and MARKDOWN_STUB not in src:
+            found.append(gid)
+    return found
+
+
+def _existing_answers(dst: Path, data: bytes) -> list[str]:
+    try:
+        existing = read_notebook(dst)
+    except (OSError, ValueError):
+        return []
+    return student_answers(existing, json.loads(data))
+
+
+def _backup_path(dst: Path) -> Path:
+    folder = dst.parent / BACKUP_DIR
+    n = 1
+    while (folder / f"{dst.stem}.{n}{dst.suffix}").exists():
+        n += 1
+    return folder / f"{dst.stem}.{n}{dst.suffix}"
+
+
+def build(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, names: list[str] | None = None,
+          *, force: bool = False, kept: list[Path] | None = None, log=print) -> list[Path]:
     """Write exercises/NAME.ipynb for every (or the named) solutions/NAME.ipynb; return the paths
-    that changed."""
+    that changed.
+
+    Never loses a student's work: an exercise notebook whose answer cells hold answers
+    (`student_answers`) is left alone with a message (and appended to `kept`), or, with
+    `force=True`, first moved to exercises/backup/NAME.N.ipynb.
+    """
     exercises = Path(exercises)
     exercises.mkdir(parents=True, exist_ok=True)
     changed = []
     for src in _select(solutions, names):
         data = exercise_bytes(src)
         dst = exercises / src.name
-        if not dst.exists() or dst.read_bytes() != data:
-            dst.write_bytes(data)
-            changed.append(dst)
+        if dst.exists() and dst.read_bytes() == data:
+            continue
+        answers = _existing_answers(dst, data) if dst.exists() else []
+        if answers and not force:
+            if kept is not None:
+                kept.append(dst)
+            log(f"kept {_display(dst)}: it holds your answers ({', '.join(answers)}). Move it away "
+                "first, or build with --force, which keeps your file in "
+                f"{_display(exercises / BACKUP_DIR)}/")
+            continue
+        if answers:
+            backup = _backup_path(dst)
+            backup.parent.mkdir(exist_ok=True)
+            dst.replace(backup)
+            log(f"moved your answers to {_display(backup)}")
+        dst.write_bytes(data)
+        changed.append(dst)
     return changed
 
 
@@ -363,7 +423,14 @@ def check(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[str]
         if not dst.exists():
             problems.append(f"{_display(dst)} is missing")
         elif dst.read_bytes() != data:
-            problems.append(f"{_display(dst)} is stale (differs from what {_display(src)} generates)")
+            answers = _existing_answers(dst, data)
+            if answers:
+                problems.append(f"{_display(dst)} holds answers in its answer cells ({', '.join(answers)}); "
+                                "exercises/ must hold the unsolved notebooks generated from solutions/ "
+                                f"(students: keep your work, `build --force` moves it to "
+                                f"{_display(exercises / BACKUP_DIR)}/)")
+            else:
+                problems.append(f"{_display(dst)} is stale (differs from what {_display(src)} generates)")
     names = {p.name for p in sources}
     for dst in sorted(Path(exercises).glob("*.ipynb")):
         if dst.name not in names:
@@ -378,15 +445,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="notebook names to build (default: all)")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--exercises", type=Path, default=EXERCISES)
+    parser.add_argument("--force", action="store_true",
+                        help="rebuild notebooks that hold a student's answers too (moved to exercises/backup/ first)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            changed = build(args.solutions, args.exercises, args.names)
+            kept: list[Path] = []
+            changed = build(args.solutions, args.exercises, args.names, force=args.force, kept=kept)
             for p in changed:
                 print(f"wrote {_display(p)}")
-            print(f"{len(changed)} exercise notebook(s) written, "
-                  f"{len(_select(args.solutions, args.names)) - len(changed)} already up to date")
-            return 0
+            total = len(_select(args.solutions, args.names))
+            print(f"{len(changed)} exercise notebook(s) written, {len(kept)} kept because they hold "
+                  f"answers, {total - len(changed) - len(kept)} already up to date")
+            return 1 if kept else 0
         if args.command == "check":
             problems = check(args.solutions, args.exercises)
             for p in problems:

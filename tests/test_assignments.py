@@ -188,3 +188,59 @@ def test_cli_check_on_the_repository():
     listing = subprocess.run([sys.executable, "-m", "course_lib.assignments", "list"], cwd=ROOT,
                              capture_output=True, text=True)
     assert listing.returncode == 0 and "mse_gradient" in listing.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# a student's work in exercises/ is never lost
+
+
+def _fill_in(path, grade_id, source):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            cell["source"] = source
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def test_build_keeps_a_notebook_with_answers_and_force_moves_it_to_backup(tmp_path):
+    from course_lib.assignments import BACKUP_DIR, build, check, student_answers
+
+    sol, exd = tmp_path / "solutions", tmp_path / "exercises"
+    sol.mkdir()
+    shutil.copy(ROOT / "solutions" / "02_gradient_descent.ipynb", sol)
+    target = exd / "02_gradient_descent.ipynb"
+    assert build(sol, exd, log=lambda m: None) == [target]
+    pristine = target.read_bytes()
+    assert student_answers(json.loads(pristine), json.loads(pristine)) == []
+
+    answer = "def mse_gradient(X, y, w):\n    return -2 / len(y) * X.T @ (y - X @ w)\n"
+    _fill_in(target, "mse_gradient", answer)
+    work = target.read_bytes()
+    messages, kept = [], []
+    assert build(sol, exd, kept=kept, log=messages.append) == []
+    assert target.read_bytes() == work and kept == [target]         # nothing lost
+    assert "holds your answers (mse_gradient)" in messages[0]
+    problems = check(sol, exd)
+    assert len(problems) == 1 and "holds answers" in problems[0] and "mse_gradient" in problems[0]
+
+    messages = []
+    assert build(sol, exd, force=True, log=messages.append) == [target]
+    backup = exd / BACKUP_DIR / "02_gradient_descent.1.ipynb"
+    assert backup.read_bytes() == work and target.read_bytes() == pristine
+    assert "moved your answers" in messages[0]
+    assert check(sol, exd) == []                                     # backup/ is not an exercise
+
+
+def test_a_changed_stub_or_outputs_alone_are_not_student_work(tmp_path):
+    from course_lib.assignments import build, student_answers
+
+    sol, exd = tmp_path / "solutions", tmp_path / "exercises"
+    sol.mkdir()
+    shutil.copy(ROOT / "solutions" / "02_gradient_descent.ipynb", sol)
+    target = exd / "02_gradient_descent.ipynb"
+    build(sol, exd, log=lambda m: None)
+    generated = json.loads(target.read_text())
+    # an instructor's new stub (other signature, still raising NotImplementedError) is rebuilt over
+    _fill_in(target, "mse_gradient", "def mse_gradient(X, y, w, old):\n    raise NotImplementedError()\n")
+    assert student_answers(json.loads(target.read_text()), generated) == []
+    assert build(sol, exd, log=lambda m: None) == [target]
