@@ -130,6 +130,9 @@ class Exercise:
     n_random : random cases in the notebook; n_hidden : extra random cases when grading.
     seed : seed of the visible random cases; the grader draws hidden ones from a secret seed.
     expects : what the check must be given, in words (for the "expects a function" message).
+    inplace_example : when set, an answer that is right but changed its array inputs in place
+        (`default_call` reports them) fails with `modified_inputs_mismatch(names, inplace_example)`;
+        e.g. "e.g. r = y - X @ w, not y -= X @ w".
     """
 
     def __init__(self, name: str, points: int, reference: Callable,
@@ -138,7 +141,7 @@ class Exercise:
                  compare: Callable[[Any, Any, Case], Mismatch | None],
                  mistakes: Sequence[Mistake] = (), call: Callable = default_call,
                  n_random: int = 3, n_hidden: int = 3, seed: int = 0, chapter: str = "",
-                 expects: Sequence[str] | None = None):
+                 expects: Sequence[str] | None = None, inplace_example: str | None = None):
         self.name = name
         self.points = points
         self.reference = reference
@@ -152,6 +155,7 @@ class Exercise:
         self.seed = seed
         self.chapter = chapter
         self.expects = list(expects) if expects is not None else [f"your function {name}"]
+        self.inplace_example = inplace_example
 
     def __repr__(self) -> str:
         return f"<Exercise {self.name} ({self.points} points, {len(self.mistakes)} mistakes)>"
@@ -499,6 +503,8 @@ def judge(exercise: Exercise, cases: Sequence[Case], collected: Any) -> Verdict:
         with np.errstate(all="ignore"):
             expected = exercise.expected(case)
             mismatch = exercise.compare(expected, got, case)
+        if mismatch is None and exercise.inplace_example and got[1].get("modified"):
+            mismatch = modified_inputs_mismatch(got[1]["modified"], exercise.inplace_example)
         if mismatch is None:
             continue
         n_failed += 1
