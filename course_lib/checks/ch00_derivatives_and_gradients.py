@@ -226,15 +226,14 @@ def _sd_random(rng, k):
 
 
 def _sd_compare(expected, got, case):
-    (e, _), (g, g_extra) = expected, got
+    (e, _), (g, _) = expected, got
     if isinstance(e, np.ndarray) and np.isnan(e).any():
         # `expected` is a plausible mistake's answer (NaN at g = 0): same NaNs, same numbers elsewhere
         same = (isinstance(g, np.ndarray) and g.shape == e.shape and g.dtype.kind == "f"
                 and np.array_equal(np.isnan(g), np.isnan(e))
                 and np.allclose(g[~np.isnan(g)], e[~np.isnan(e)], rtol=1e-10, atol=1e-12))
         return None if same else Mismatch("a different answer")
-    mismatch = compare_arrays(e, g, rtol=1e-10, atol=1e-12, what="your direction")
-    return mismatch
+    return compare_arrays(e, g, rtol=1e-10, atol=1e-12, what="your direction")
 
 
 STEEPEST_DESCENT_DIRECTION = Exercise(
@@ -308,13 +307,12 @@ def _ll_random(rng, k):
 
 
 def _ll_compare(expected, got, case):
-    (e, _), (g, g_extra) = expected, got
+    (e, _), (g, _) = expected, got
     n = case.args["X"].shape[0]
     if isinstance(g, np.ndarray) and g.ndim > 0 and g.size == n and n > 1:
         return Mismatch(f"your answer is a NumPy array of shape {g.shape}, one number per sample; "
                         "the loss is one number, their mean", "")
-    mismatch = compare_scalars(e, g, rtol=1e-9, atol=1e-12, what="your loss")
-    return mismatch
+    return compare_scalars(e, g, rtol=1e-9, atol=1e-12, what="your loss")
 
 
 LOG_LOSS = Exercise(
