@@ -460,16 +460,18 @@ class Momentum(Optimizer):
         key = "v" if self.form == "lecture" else "momentum_buffer"
         return {key: np.zeros_like(w)}
 
+    def _velocity_step(self, w, g, v):
+        """The lecture form, in place: v <- mu v - eta g, w <- w + v."""
+        v *= self.momentum
+        v -= self.lr * g
+        w += v
+
     def _update(self, w, g, state):
-        mu = self.momentum
         if self.form == "lecture":
-            v = state["v"]
-            v *= mu
-            v -= self.lr * g
-            w += v
+            self._velocity_step(w, g, state["v"])
         else:
             b = state["momentum_buffer"]
-            b *= mu
+            b *= self.momentum
             b += g
             w -= self.lr * b
 
@@ -529,17 +531,13 @@ class Nesterov(Momentum):
         return out
 
     def _update(self, w, g, state):
-        mu = self.momentum
         if self.form == "lookahead":
-            v = state["v"]
-            v *= mu
-            v -= self.lr * g
-            w += v
+            self._velocity_step(w, g, state["v"])    # g was taken at the look-ahead point w + mu v
         else:
             b = state["momentum_buffer"]
-            b *= mu
+            b *= self.momentum
             b += g
-            w -= self.lr * (g + mu * b)
+            w -= self.lr * (g + self.momentum * b)
 
 
 # --------------------------------------------------------------------------------------------
