@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib import gradcheck
-from course_lib.newton import check_positive_definite
+from course_lib.optim.newton import check_positive_definite
 
 __all__ = ["TaylorModel", "taylor_model", "linear_model", "quadratic_model"]
 

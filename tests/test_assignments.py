@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import assignments as A
-from course_lib.assignments import (AssignmentError, build, build_notebook, check, exercise_bytes,
+from course_lib.grading import assignments as A
+from course_lib.grading.assignments import (AssignmentError, build, build_notebook, check, exercise_bytes,
                                     strip_solution, structure)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +124,7 @@ def test_build_clears_outputs_and_locks_check_cells():
 
 
 def test_exercises_are_up_to_date():
-    """`make test` fails while exercises/ is stale: run `python -m course_lib.assignments build`."""
+    """`make test` fails while exercises/ is stale: run `python -m course_lib.grading.assignments build`."""
     assert check() == []
 
 
@@ -181,11 +181,11 @@ def test_outputs_in_the_solution_do_not_change_the_exercise(tmp_path):
 
 
 def test_cli_check_on_the_repository():
-    proc = subprocess.run([sys.executable, "-m", "course_lib.assignments", "check"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "course_lib.grading.assignments", "check"], cwd=ROOT,
                           capture_output=True, text=True)
     assert proc.returncode == (1 if check() else 0), proc.stderr
     assert ("up to date" in proc.stdout) == (proc.returncode == 0)
-    listing = subprocess.run([sys.executable, "-m", "course_lib.assignments", "list"], cwd=ROOT,
+    listing = subprocess.run([sys.executable, "-m", "course_lib.grading.assignments", "list"], cwd=ROOT,
                              capture_output=True, text=True)
     assert listing.returncode == 0 and "mse_gradient" in listing.stdout
 
@@ -203,7 +203,7 @@ def _fill_in(path, grade_id, source):
 
 
 def test_build_keeps_a_notebook_with_answers_and_force_moves_it_to_backup(tmp_path):
-    from course_lib.assignments import BACKUP_DIR, build, check, student_answers
+    from course_lib.grading.assignments import BACKUP_DIR, build, check, student_answers
 
     sol, exd = tmp_path / "solutions", tmp_path / "exercises"
     sol.mkdir()
@@ -232,7 +232,7 @@ def test_build_keeps_a_notebook_with_answers_and_force_moves_it_to_backup(tmp_pa
 
 
 def test_a_changed_stub_or_outputs_alone_are_not_student_work(tmp_path):
-    from course_lib.assignments import build, student_answers
+    from course_lib.grading.assignments import build, student_answers
 
     sol, exd = tmp_path / "solutions", tmp_path / "exercises"
     sol.mkdir()

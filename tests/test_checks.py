@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from course_lib import check
-from course_lib.assignments import (SOLUTIONS, EXERCISES, read_notebook, solution_paths, source_of,
+from course_lib.grading.assignments import (SOLUTIONS, EXERCISES, read_notebook, solution_paths, source_of,
                                     structure)
 from course_lib.checks import CheckFailed, collect, get, judge, registry, run_check
 from course_lib.checks.core import Case, Exercise, compare_arrays, compare_scalars

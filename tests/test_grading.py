@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from course_lib import grading
-from course_lib.grading import Limits, grade, load_assignments, match_answers
+from course_lib.grading import grader as grading
+from course_lib.grading.grader import Limits, grade, load_assignments, match_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -106,7 +106,7 @@ def _kernels() -> list[psutil.Process]:
     out = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if "course_lib.sandbox" in " ".join(p.info["cmdline"] or []):
+            if "course_lib.grading.sandbox" in " ".join(p.info["cmdline"] or []):
                 out.append(p)
         except (psutil.Error, TypeError):
             pass

@@ -1,9 +1,9 @@
-"""Hessian-free tools (course_lib.hessian_free) against explicit Hessians, numpy.linalg and theory."""
+"""Hessian-free tools (course_lib.optim.hessian_free) against explicit Hessians, numpy.linalg and theory."""
 import numpy as np
 import pytest
 import torch
 
-from course_lib.hessian_free import (conjugate_gradient, explicit_hessian, format_bytes,
+from course_lib.optim.hessian_free import (conjugate_gradient, explicit_hessian, format_bytes,
                                      format_memory_table, hessian_from_hvps, hessian_memory_table,
                                      hvp, hvp_check, hvps, lbfgs_minimize, truncated_newton,
                                      truncated_newton_step)
@@ -54,10 +54,10 @@ def test_hvp_of_a_quadratic_is_A_v_and_of_a_linear_function_is_zero():
     b = torch.tensor(rng.standard_normal(5))
     v = rng.standard_normal(5)
     q = lambda w: 0.5 * w @ A @ w - b @ w
-    np.testing.assert_allclose(hvp(q, rng.standard_normal(5), v), A.numpy() @ v, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(hvp(q, rng.standard_normal(5), v), A.numpy() @ v, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(hvp(lambda w: b @ w, np.zeros(5), v), np.zeros(5))
     # torch tensors are accepted too
-    np.testing.assert_allclose(hvp(q, torch.zeros(5), torch.tensor(v)), A.numpy() @ v, rtol=1e-13)
+    np.testing.assert_allclose(hvp(q, torch.zeros(5), torch.tensor(v)), A.numpy() @ v, rtol=1e-12)
 
 
 def test_batched_products_and_assembled_hessian():
@@ -66,8 +66,8 @@ def test_batched_products_and_assembled_hessian():
     H = explicit_hessian(f, w)
     np.testing.assert_allclose(H, torch.autograd.functional.hessian(f, torch.tensor(w)).numpy(), rtol=0, atol=0)
     V = np.random.default_rng(4).standard_normal((3, 6))
-    np.testing.assert_allclose(hvps(f, w, V), V @ H.T, atol=1e-13)
-    np.testing.assert_allclose(hessian_from_hvps(f, w), H, atol=1e-13)
+    np.testing.assert_allclose(hvps(f, w, V), V @ H.T, atol=1e-12)
+    np.testing.assert_allclose(hessian_from_hvps(f, w), H, atol=1e-12)
     chk = hvp_check(f, w, V[0])
     assert chk["max_abs_diff"] < 1e-12 and chk["rel_error"] < 1e-12
     with pytest.raises(ValueError, match="shape"):
@@ -127,7 +127,7 @@ def test_truncated_newton_step_with_n_iterations_is_the_newton_step():
     newton = -np.linalg.solve(H, g)
     st = truncated_newton_step(f, w, cg_iters=n)
     np.testing.assert_allclose(st.dw, newton, rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(st.g, g, rtol=1e-14)
+    np.testing.assert_allclose(st.g, g, rtol=1e-12)
     # one CG iteration from 0 is the exact line minimiser along -g (the Cauchy step)
     st1 = truncated_newton_step(f, w, cg_iters=1)
     np.testing.assert_allclose(st1.dw, -(g @ g) / (g @ H @ g) * g, rtol=1e-12)
@@ -190,7 +190,7 @@ def test_format_bytes():
 
 
 def test_format_count_and_seconds():
-    from course_lib.hessian_free import format_count, format_seconds
+    from course_lib.optim.hessian_free import format_count, format_seconds
 
     assert format_count(21137) == "21,137"
     assert format_count(1e9) == "1e9"

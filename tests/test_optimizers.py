@@ -1,4 +1,4 @@
-"""Tests for course_lib.optimizers.
+"""Tests for course_lib.optim.
 
 The main check: each optimizer, configured like its torch.optim counterpart, follows the same
 trajectory as torch.optim (float64, single-tensor code path) for 200 steps on a seeded
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import optimizers as O
-from course_lib.optimizers import (SGD, AdaBelief, Adagrad, Adam, DivergenceError, Momentum,
+from course_lib import optim as O
+from course_lib.optim import (SGD, AdaBelief, Adagrad, Adam, DivergenceError, Momentum,
                                    Nesterov, Optimizer, RMSprop)
 
 STEPS = 200
@@ -203,7 +203,7 @@ def run(opt, steps, w0=(-7.0, 2.0), lr_at=None, grad=bowl_grad):
 def test_momentum_lecture_and_pytorch_forms_agree_for_constant_lr():
     lecture, pytorch = Momentum(0.05, 0.9), Momentum(0.05, 0.9, form="pytorch")
     a, b = run(lecture, 100), run(pytorch, 100)
-    assert rel_error(a, b) < 1e-13
+    assert rel_error(a, b) < 1e-12
     # the velocity is -eta times the buffer
     assert rel_error(lecture.state["w"]["v"], -0.05 * pytorch.state["w"]["momentum_buffer"]) < 1e-12
     # and it really moved (and really used momentum: plain GD gives another path)
@@ -216,7 +216,7 @@ def test_momentum_forms_differ_when_lr_changes_and_why():
 
     a = run(Momentum(0.05, 0.9), 60, lr_at=lr_at)
     b = run(Momentum(0.05, 0.9, form="pytorch"), 60, lr_at=lr_at)
-    assert rel_error(a[:21], b[:21]) < 1e-13
+    assert rel_error(a[:21], b[:21]) < 1e-12
     assert rel_error(a[21:], b[21:]) > 1e-2
     # why: the lecture velocity still carries the old eta. Rescaling it by eta_new / eta_old at
     # the change turns the lecture form into the PyTorch form again.
@@ -229,7 +229,7 @@ def test_momentum_forms_differ_when_lr_changes_and_why():
             lecture.state["w"]["v"] *= 0.01 / 0.05
         lecture.step(params, bowl_grad(params))
         path.append(params["w"].copy())
-    assert rel_error(np.array(path), b) < 1e-13
+    assert rel_error(np.array(path), b) < 1e-12
 
 
 def test_nesterov_lookahead_and_pytorch_forms_are_the_same_algorithm():
@@ -292,7 +292,7 @@ def test_eps_inside_sqrt_differs_slightly_and_agrees_as_eps_goes_to_zero(cls, kw
     assert 0 < gaps[-1] < 1e-5                 # differ, slightly
     assert all(g1 > g2 for g1, g2 in zip(gaps, gaps[1:]))   # and the gap closes as eps -> 0
     assert gaps[0] > 1e-4
-    assert gap(0.0) < 1e-15                    # equal up to rounding at eps = 0
+    assert gap(0.0) < 1e-12                    # equal up to rounding at eps = 0
 
 
 def test_adam_bias_correction_false_shows_the_early_step_bias():
@@ -301,12 +301,12 @@ def test_adam_bias_correction_false_shows_the_early_step_bias():
     corrected, raw = Adam(lr, eps=0.0), Adam(lr, eps=0.0, bias_correction=False)
     path_c, path_r = run(corrected, 1), run(raw, 1)
     # the first moment after step 1 is (1 - beta1) g: ten times too small ...
-    assert np.allclose(raw.state["w"]["exp_avg"], (1 - b1) * g0, rtol=1e-15, atol=0)
+    assert np.allclose(raw.state["w"]["exp_avg"], (1 - b1) * g0, rtol=1e-12, atol=0)
     # ... and the corrected estimate m / (1 - beta1^1) is g itself
-    assert np.allclose(corrected.state["w"]["exp_avg"] / (1 - b1), g0, rtol=1e-14)
+    assert np.allclose(corrected.state["w"]["exp_avg"] / (1 - b1), g0, rtol=1e-12)
     # corrected first step: lr * sign(g); uncorrected: (1 - beta1) / sqrt(1 - beta2) times that
     step_c, step_r = path_c[1] - path_c[0], path_r[1] - path_r[0]
-    assert np.allclose(step_c, -lr * np.sign(g0), rtol=1e-14)
+    assert np.allclose(step_c, -lr * np.sign(g0), rtol=1e-12)
     assert np.allclose(step_r / step_c, (1 - b1) / np.sqrt(1 - b2), rtol=1e-12)
     # the correction changes only the step, never the recursions: v is the same in both
     assert np.array_equal(corrected.state["w"]["exp_avg_sq"], raw.state["w"]["exp_avg_sq"])
@@ -359,7 +359,7 @@ def test_weight_decay_is_l2_added_to_the_gradient():
     for cls in (AdaBelief, Adam, Adagrad, RMSprop, SGD):
         a = run(cls(lr=0.05, weight_decay=wd), 30)
         b = run(cls(lr=0.05), 30, grad=lambda p: {"w": bowl_grad(p)["w"] + wd * p["w"]})
-        assert rel_error(a, b) < 1e-14, cls.__name__
+        assert rel_error(a, b) < 1e-12, cls.__name__
 
 
 # ------------------------------------------------------------------------------------------
@@ -374,9 +374,18 @@ B_VEC = _rng.standard_normal(D)
 W0_VEC = _rng.standard_normal((K, D))
 
 
+def quad_grad(w):
+    """Gradient A w - b of 1/2 w^T A w - b^T w, row by row for w of shape (K, D).
+
+    Written as an elementwise product and a sum rather than ``w @ A``: BLAS sums a (K, D) @ (D, D)
+    product in another order than a (D,) @ (D, D) one, and 60 steps of RMSprop amplify that
+    last-bit difference to ~1e-12; this way a row and a single run do the same operations."""
+    return (w[..., :, None] * A_VEC).sum(axis=-2) - B_VEC
+
+
 def vec_grad(params):
     """Row-wise gradient of 1/2 w^T A w - b^T w: each row is an independent run."""
-    return {"w": params["w"] @ A_VEC - B_VEC}
+    return {"w": quad_grad(params["w"])}
 
 
 def col(*values):
@@ -427,8 +436,10 @@ def test_vectorised_mode_equals_looping_over_settings(cls, kw):
         p = {"w": W0_VEC[k].copy()}
         for _ in range(steps):
             at = single.gradient_point(p)
-            single.step(p, {"w": at["w"] @ A_VEC - B_VEC})
-        assert rel_error(params["w"][k], p["w"]) <= 1e-14, (cls.__name__, k)
+            single.step(p, {"w": quad_grad(at["w"])})
+        # the same operations on each row: equal up to the 1e-12 bound the course uses between
+        # float64 computations (docs/DESIGN.md, "Portable numbers")
+        assert rel_error(params["w"][k], p["w"]) <= 1e-12, (cls.__name__, k)
     assert "array(shape=(5, 1)" in repr(vec)
 
 
@@ -647,7 +658,8 @@ def test_check_finite_must_be_a_flag():
 
 def test_public_names():
     assert set(O.__all__) == {"DivergenceError", "Optimizer", "SGD", "Momentum", "Nesterov",
-                              "Adagrad", "RMSprop", "Adam", "AdaBelief"}
+                              "Adagrad", "RMSprop", "Adam", "AdaBelief", "Newton",
+                              "NotPositiveDefiniteHessian", "IndefiniteHessianWarning"}
 
 
 # ------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_plot_gd_path_follows_the_closed_form(lr):
     fig, result = plot_gd_path(lr, steps=40)
     A = np.diag([0.1, 2.0])  # x^2/20 + y^2 = 1/2 w^T diag(1/10, 2) w
     expected = closed_form_path(A, DEFAULT_W0, lr, 40)
-    np.testing.assert_allclose(result.trajectory, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(result.trajectory, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(result.losses, 0.5 * np.einsum("ti,ij,tj->t", expected, A, expected),
                                rtol=1e-12, atol=1e-300)
 

@@ -30,7 +30,7 @@ def time_grid(repeats: int = 5) -> float:
     import numpy as np
 
     from course_lib.objectives import bowl
-    from course_lib.optimizers import Momentum
+    from course_lib.optim import Momentum
     from course_lib.runner import run_grid
 
     grid = {"lr": np.linspace(0.01, 1.5, 100), "momentum": np.linspace(0.0, 0.99, 100)}

@@ -6,7 +6,7 @@ Used by the grader (course_lib.grading) to run student code:
         result = kernel.execute("x = 1", timeout=30, output_limit=1_000_000)
         result.status   # "ok", "error", "timeout", "died", "output_limit"
 
-The kernel is `python -m course_lib.sandbox [limits] -- <ipykernel arguments>`: it sets
+The kernel is `python -m course_lib.grading.sandbox [limits] -- <ipykernel arguments>`: it sets
 RLIMIT_AS (address space: MemoryError instead of exhausting the machine), RLIMIT_FSIZE (largest file
 it may write), RLIMIT_CORE = 0, then starts ipykernel with `exit()`/`quit()` turned into an error (so
 only os._exit or a signal can end it). It runs in its own session and process group (killed as a
@@ -46,7 +46,7 @@ SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
 
 
 def _launch(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.sandbox")
+    parser = argparse.ArgumentParser(prog="python -m course_lib.grading.sandbox")
     parser.add_argument("--memory-mb", type=int, default=0, help="address-space limit (0: none)")
     parser.add_argument("--file-mb", type=int, default=64, help="largest file the kernel may write")
     parser.add_argument("--cpu-seconds", type=int, default=0, help="CPU-time limit (0: none)")
@@ -134,7 +134,7 @@ class SandboxedKernel:
         env.update({"HOME": self.cwd, "TMPDIR": self.cwd, "IPYTHONDIR": os.path.join(self.cwd, ".ipython"),
                     "JUPYTER_RUNTIME_DIR": os.path.join(self.cwd, ".jupyter")})
         # the same course_lib as the grader, installed or not
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         env.update(self.extra_env)
         return env
@@ -145,7 +145,7 @@ class SandboxedKernel:
 
         self._conn_dir = tempfile.mkdtemp(prefix="course-grade-kernel-", dir=self.conn_parent)
         conn_file, _ = write_connection_file(os.path.join(self._conn_dir, "kernel.json"), ip="127.0.0.1")
-        cmd = [sys.executable, "-m", "course_lib.sandbox", "--memory-mb", str(self.memory_mb),
+        cmd = [sys.executable, "-m", "course_lib.grading.sandbox", "--memory-mb", str(self.memory_mb),
                "--file-mb", str(self.file_mb), "--cpu-seconds", str(self.cpu_seconds), "--",
                "-f", conn_file, "--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
         self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=self.environment(), stdin=subprocess.DEVNULL,

@@ -1,8 +1,8 @@
 """Exercise notebooks generated from solution notebooks: one source, nbgrader-compatible.
 
-    python -m course_lib.assignments build [NAME ...]  # solutions/NN_topic.ipynb -> exercises/NN_topic.ipynb
-    python -m course_lib.assignments check             # exit 1 if exercises/ is stale or a source is invalid
-    python -m course_lib.assignments list              # the graded exercises, their points and mistakes
+    python -m course_lib.grading.assignments build [NAME ...]  # solutions/NN_topic.ipynb -> exercises/NN_topic.ipynb
+    python -m course_lib.grading.assignments check             # exit 1 if exercises/ is stale or a source is invalid
+    python -m course_lib.grading.assignments list              # the graded exercises, their points and mistakes
 
 Conventions (those of nbgrader, so nbgrader users can take solutions/ as their source):
 
@@ -35,7 +35,7 @@ END = "### END SOLUTION"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
@@ -439,7 +439,7 @@ def check(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.assignments",
+    parser = argparse.ArgumentParser(prog="python -m course_lib.grading.assignments",
                                      description="Build exercise notebooks from solution notebooks.")
     parser.add_argument("command", choices=["build", "check", "list"])
     parser.add_argument("names", nargs="*", help="notebook names to build (default: all)")
@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             for p in problems:
                 print(p, file=sys.stderr)
             if problems:
-                print("exercises/ is out of date: run `python -m course_lib.assignments build`",
+                print("exercises/ is out of date: run `python -m course_lib.grading.assignments build`",
                       file=sys.stderr)
                 return 1
             print(f"exercises/ is up to date ({len(solution_paths(args.solutions))} notebook(s))")

@@ -7,7 +7,7 @@ Each schedule is a small callable object::
     sched.values(100)           # array of eta_1 .. eta_100
     sched.robbins_monro         # does it satisfy the Robbins-Monro conditions?
 
-Step numbering: t = 1 is the first step, matching ``state["step"]`` in course_lib.optimizers.
+Step numbering: t = 1 is the first step, matching ``state["step"]`` in course_lib.optim.
 torch.optim.lr_scheduler counts epochs from 0 (its ``last_epoch`` is 0 before the first
 ``scheduler.step()``), so our ``sched(t)`` equals torch's learning rate at ``last_epoch = t - 1``.
 

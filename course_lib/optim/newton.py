@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from course_lib.optimizers import Optimizer
+from .base import Optimizer
 
 __all__ = [
     "Newton",

@@ -10,7 +10,7 @@ by its file name. For each submission the grader
 1. rebuilds the notebook from the canonical one, taking only the student's answer cells (matched by
    their nbgrader grade_id; if the metadata was stripped, by the names they define or by the cell
    before them, and says so). The student's check cells and any other cell are ignored.
-2. runs it in a fresh kernel (course_lib.sandbox: its own process group and temporary working
+2. runs it in a fresh kernel (course_lib.grading.sandbox: its own process group and temporary working
    directory, a memory limit, a per-cell and a whole-notebook time limit, an output limit); every
    check cell is replaced by a cell that calls the student's function on seeded and hidden random
    inputs sent as JSON, and writes the answers as JSON (course_lib.checks.collector). When a cell
@@ -51,7 +51,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from course_lib.assignments import (SKIP_TAG, SOLUTIONS, AssignmentError, Structure, build_notebook,
+from course_lib.grading.assignments import (SKIP_TAG, SOLUTIONS, AssignmentError, Structure, build_notebook,
                                     cell_label, defined_names, nbgrader_meta, parse_check_call,
                                     read_notebook, solution_paths, source_of, structure)
 
@@ -123,7 +123,7 @@ class Assignment:
 def _checks_digest(exercises: list[str]) -> str:
     """A digest of the check code that grades these exercises (the machinery and their chapters)."""
     from course_lib.checks import get
-    folder = Path(__file__).parent / "checks"
+    folder = Path(__file__).resolve().parents[1] / "checks"
     modules = {"__init__", "core", "plain", "collector"} | {get(ex).chapter for ex in exercises}
     h = hashlib.sha256()
     for name in sorted(modules):
@@ -136,7 +136,7 @@ def _checks_digest(exercises: list[str]) -> str:
 def load_assignments(source: Path = SOLUTIONS, problems: list[str] | None = None) -> dict[str, Assignment]:
     """{file name: Assignment} for every valid solution notebook with at least one check; the
     invalid ones are skipped and described in `problems` (or raise AssignmentError if None)."""
-    from course_lib.assignments import to_bytes
+    from course_lib.grading.assignments import to_bytes
     out = {}
     for path in solution_paths(source):
         try:
@@ -390,7 +390,7 @@ _IGNORED_FILES = {".ipython", ".jupyter", ".cache", ".config", ".local", ".matpl
 
 def run_plan(job: dict, emit) -> None:
     """Execute the steps of one submission; emit(**event) for each result."""
-    from course_lib.sandbox import KernelStartError, SandboxedKernel
+    from course_lib.grading.sandbox import KernelStartError, SandboxedKernel
     limits = Limits(**job["limits"])
     steps = job["steps"]
     exercises = job["exercises"]
@@ -603,7 +603,7 @@ class Result:
 
 
 def _root() -> str:
-    return str(Path(__file__).resolve().parents[1])
+    return str(Path(__file__).resolve().parents[2])
 
 
 def fingerprint(sub: Submission, assignments: dict[str, Assignment], secret: str) -> str:
@@ -638,7 +638,7 @@ def _run_worker(jobdir: str, limits: Limits) -> str:
         return "the grading process did not finish in time and was stopped"
     if proc.returncode == 0:
         return ""
-    from course_lib.sandbox import SIGNAL_NAMES
+    from course_lib.grading.sandbox import SIGNAL_NAMES
     code = proc.returncode
     how = f"signal {SIGNAL_NAMES.get(-code, -code)}" if code < 0 else f"exit code {code}"
     tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]

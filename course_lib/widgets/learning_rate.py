@@ -30,7 +30,7 @@ DEFAULT_W0 = (-7.0, 2.0)
 
 
 def _default_objective():
-    from .objectives import bowl
+    from ..objectives import bowl
 
     return bowl(kappa=20)
 
@@ -94,9 +94,9 @@ def _curvatures(objective):
 
 def _draw(fig, lr, objective, w0, steps):
     """Draw path (left) and loss gap (right) for one lr on ``fig``; return the RunResult."""
-    from .optimizers import SGD
-    from .plotting import contour_trajectories, loss_curves
-    from .runner import run
+    from ..optim import SGD
+    from ..plotting import contour_trajectories, loss_curves
+    from ..runner import run
 
     lr = _check_lr(lr)
     steps = _check_steps(steps)
