@@ -1,6 +1,9 @@
 """One look for every figure of the course.
 
 * ``contour_trajectories(objective, {"GD": path, ...})``  contours of a 2-D objective with optimizer paths
+* ``curves({"GD": (x, y), ...}, title=..., xlabel=..., ylabel=..., logx=..., logy=...,
+  references={"theory": (x, y)}, hlines={"tol": 1e-6})``  any 1-D figure: several curves with
+  log axes and reference lines
 * ``loss_curves({"GD": losses, ...}, title=...)``         loss against step (log scale by default)
 * ``surface_plot(objective)``                              a 3-D surface, optionally with paths on it
 * ``set_style()`` / ``course_style()``                     the course's matplotlib settings
@@ -14,12 +17,11 @@ call ``set_style()`` once in a notebook to use it for your own figures too.
 from __future__ import annotations
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.lines import Line2D
 
-__all__ = ["COURSE_STYLE", "set_style", "course_style", "contour_trajectories", "loss_curves",
+__all__ = ["COURSE_STYLE", "set_style", "course_style", "contour_trajectories", "curves", "loss_curves",
            "surface_plot"]
 
 #: rcParams of the course (colour-blind-friendly Okabe-Ito cycle, light grid, readable fonts)
@@ -63,6 +65,8 @@ def course_style():
 def _new_axes(ax, **subplot_kw):
     if ax is not None:
         return ax
+    import matplotlib.pyplot as plt  # only when a figure is drawn: pyplot costs ~0.5 s to import
+
     _, ax = plt.subplots(layout="constrained", subplot_kw=subplot_kw or None)
     return ax
 
@@ -254,48 +258,97 @@ def _as_curve(name, curve):
     return x, y
 
 
-def loss_curves(curves, *, title, xlabel="step t", ylabel="loss", logy=True, ax=None, styles=None):
-    """Loss (or any quantity) against step for several runs.
+def _reference_style(k: int) -> dict:
+    dashes = ["--", ":", "-.", (0, (5, 2, 1, 2))]
+    return {"color": "0.25", "ls": dashes[k % len(dashes)], "lw": 1.2, "zorder": 1}
+
+
+def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, styles=None,
+           references=None, hlines=None, vlines=None, markers=False, legend_loc="best"):
+    """Several curves on one Axes: the one helper behind every 1-D figure of the course.
 
     Parameters
     ----------
-    curves : dict name -> values. A value is a 1-D array (plotted against t = 0, 1, 2, ...), a pair
-        (x, y) of 1-D arrays (e.g. wall-clock time and loss), or an object with ``losses``.
-    title : required: say what is compared.
-    xlabel, ylabel : axis labels (default "step t", "loss").
-    logy : logarithmic y axis (default True).  Zeros (an exact minimum) are left out of the line;
-        negative values raise ValueError (plot loss - min_value instead).
+    curves : dict name -> values. A value is a 1-D array (plotted against 0, 1, 2, ...), a pair
+        (x, y) of 1-D arrays, or an object with ``losses`` (a RunResult).
+    title, xlabel, ylabel : required: say what is compared, with the symbols of the text.
+    logx : False, True (log scale; x <= 0 left out) or "symlog" (log scale that still shows
+        x = 0, linear below 1: for step counts starting at t = 0).
+    logy : logarithmic y axis. Zeros (an exact minimum) are left out of the line; negative values
+        raise ValueError (plot loss - min_value instead).
     ax : Axes to draw on; default a new figure.
-    styles : optional dict name -> dict of extra ``ax.plot`` keywords (e.g. {"ls": "--"}).
+    styles : dict name -> dict of extra ``ax.plot`` keywords (e.g. {"ls": "--", "marker": "o"}).
+    references : dict label -> (x, y): reference curves (theory, a slope -1 line), drawn dark grey
+        and dashed, each in its own dash pattern, listed in the legend.
+    hlines, vlines : dict label -> value: horizontal / vertical reference lines (a tolerance, a
+        threshold such as 2 / lambda_max), dotted, listed in the legend.
+    markers : draw a dot at every point (measured values rather than a continuous curve).
+    legend_loc : passed to ``ax.legend``.
 
-    Returns the Axes.  Non-finite values (a diverged run) are left out of the line.
+    Returns the Axes. Non-finite values (a diverged run) are left out of the line.
     """
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty dict {name: array of values}")
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError(f"title must be a non-empty string saying what is plotted, got {title!r}")
+    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be a non-empty string saying what is plotted, got {value!r}")
+    if logx not in (False, True, "symlog"):
+        raise ValueError(f'logx must be False, True or "symlog", got {logx!r}')
     data = {str(k): _as_curve(k, v) for k, v in curves.items()}
+    refs = {str(k): _as_curve(k, v) for k, v in (references or {}).items()}
     if logy:
-        for name, (_, y) in data.items():
+        for name, (_, y) in {**data, **refs}.items():
             if np.any(y[np.isfinite(y)] < 0):
                 raise ValueError(
                     f"logy=True needs values >= 0, but curve {name!r} goes down to {np.nanmin(y):.4g}; "
                     "plot loss - min_value, or pass logy=False"
                 )
     styles = styles or {}
+
+    def visible(x, y):
+        keep = np.isfinite(x) & np.isfinite(y)
+        if logy:
+            keep &= y > 0
+        if logx is True:
+            keep &= x > 0
+        return np.where(keep, y, np.nan)
+
     with course_style():
         ax = _new_axes(ax)
         for name, (x, y) in data.items():
-            keep = np.isfinite(y) & ((y > 0) if logy else True)
-            y = np.where(keep, y, np.nan)
-            ax.plot(x, y, label=name, **styles.get(name, {}))
+            kw = {"marker": "o", "ms": 4} if markers else {}
+            kw.update(styles.get(name, {}))
+            ax.plot(x, visible(x, y), label=name, **kw)
+        for k, (name, (x, y)) in enumerate(refs.items()):
+            ax.plot(x, visible(x, y), label=name, **_reference_style(k))
+        for k, (name, value) in enumerate((hlines or {}).items()):
+            ax.axhline(float(value), label=name, **{**_reference_style(k + 1), "ls": ":"})
+        for k, (name, value) in enumerate((vlines or {}).items()):
+            ax.axvline(float(value), label=name, **{**_reference_style(k + 2), "ls": ":"})
         if logy:
             ax.set_yscale("log")
+        if logx == "symlog":
+            ax.set_xscale("symlog", linthresh=1.0)
+        elif logx:
+            ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-        ax.legend(loc="best")
+        ax.legend(loc=legend_loc)
     return ax
+
+
+def loss_curves(curves_, *, title, xlabel="step t", ylabel="loss", logy=True, ax=None, styles=None,
+                **kwargs):
+    """Loss against step for several runs: :func:`curves` with the loss defaults.
+
+    ``curves_`` as in :func:`curves` (1-D arrays against t = 0, 1, 2, ..., (x, y) pairs such as
+    wall-clock time and loss, or RunResults); ``xlabel="step t"``, ``ylabel="loss"`` and a log y
+    axis by default; any other keyword of :func:`curves` (``logx``, ``references``, ``hlines``,
+    ...) is passed on. Returns the Axes.
+    """
+    return curves(curves_, title=title, xlabel=xlabel, ylabel=ylabel, logy=logy, ax=ax, styles=styles,
+                  **kwargs)
 
 
 def surface_plot(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,

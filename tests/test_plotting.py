@@ -216,3 +216,32 @@ def test_explicit_geometric_levels_get_a_log_colour_scale_and_custom_labels():
     ax = contour_trajectories(bowl(), levels=np.linspace(1, 10, 12))
     cs = [c for c in ax.collections if hasattr(c, "levels")][0]
     assert type(cs.norm) is Normalize
+
+
+def test_curves_draws_data_references_and_reference_lines():
+    from course_lib.plotting import curves
+    t = np.arange(0, 50)
+    ax = curves({"measured": (t, 0.9 ** t)}, title="rate", xlabel="step t", ylabel=r"$\|w_t - w^*\|$",
+                logy=True, logx="symlog", references={"theory 0.9^t": (t, 0.9 ** t)},
+                hlines={"tolerance": 1e-2}, vlines={"t = 10": 10}, markers=True)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["measured", "theory 0.9^t", "tolerance", "t = 10"]
+    assert ax.get_xscale() == "symlog" and ax.get_yscale() == "log"
+    assert ax.get_lines()[0].get_marker() == "o"
+    assert ax.get_title() == "rate" and ax.get_xlabel() == "step t"
+    # t = 0 is kept on the symlog axis; a plain log axis drops it
+    assert np.isfinite(ax.get_lines()[0].get_ydata()[0])
+    ax2 = curves({"a": (t, 0.9 ** t)}, title="x", xlabel="t", ylabel="y", logx=True)
+    assert np.isnan(ax2.get_lines()[0].get_ydata()[0])
+    plt.close("all")
+
+
+def test_curves_rejects_missing_labels_and_negative_values_on_log_axes():
+    from course_lib.plotting import curves
+    with pytest.raises(ValueError, match="xlabel must be a non-empty string"):
+        curves({"a": [1.0, 2.0]}, title="t", xlabel="", ylabel="y")
+    with pytest.raises(ValueError, match="logy=True needs values >= 0.*'theory'"):
+        curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", logy=True,
+               references={"theory": ([0, 1], [1.0, -1.0])})
+    with pytest.raises(ValueError, match='logx must be False, True or "symlog"'):
+        curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", logx="yes")
