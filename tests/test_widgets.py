@@ -139,3 +139,24 @@ def test_explorer_image_changes_with_the_slider():
 def test_explorer_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LearningRateExplorer(**kwargs)
+
+
+def test_explorer_readout_and_timing_follow_the_controls():
+    ex = LearningRateExplorer(lr=0.5, steps=20)
+    assert ex.readout.value.startswith("eta = 0.50: 20 steps")
+    assert ex.redraw_seconds is not None and ex.redraw_seconds > 0
+    ex.lr_slider.value = 1.2
+    assert ex.readout.value.startswith("eta = 1.20: diverged at step")
+    assert ex.values() == {"lr": 1.2, "steps": 20}
+    # the DOM hooks the browser tests look for
+    assert "course-explorer" in ex.widget._dom_classes
+    assert "course-explorer-readout" in ex.readout._dom_classes
+    assert "course-explorer-figure" in ex.image._dom_classes
+
+
+def test_explorer_base_needs_an_update_method():
+    import ipywidgets as widgets
+
+    from course_lib.widgets import Explorer
+    with pytest.raises(NotImplementedError):
+        Explorer({"x": widgets.IntSlider()})

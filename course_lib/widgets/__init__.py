@@ -3,9 +3,11 @@
 Every explorer has a static twin that draws the same figure for one setting, so a notebook reads
 well without a live kernel and the drawing code can be tested without a browser.
 
+* :mod:`._base`: :class:`Explorer`, the one shape of every explorer (controls, readout, figure).
 * :mod:`.learning_rate` (chapter 02): :class:`LearningRateExplorer`, :func:`plot_gd_path`,
   :func:`lr_regime`.
 """
+from ._base import Explorer
 from .learning_rate import DEFAULT_W0, LearningRateExplorer, lr_regime, plot_gd_path
 
-__all__ = ["DEFAULT_W0", "LearningRateExplorer", "lr_regime", "plot_gd_path"]
+__all__ = ["Explorer", "DEFAULT_W0", "LearningRateExplorer", "lr_regime", "plot_gd_path"]

@@ -22,6 +22,8 @@ import numbers
 
 import numpy as np
 
+from ._base import Explorer
+
 __all__ = ["lr_regime", "plot_gd_path", "LearningRateExplorer"]
 
 # Start point of the Deep Learning from Scratch demo on x^2/20 + y^2 (ch. 6): far along the flat
@@ -151,32 +153,22 @@ def plot_gd_path(lr, *, objective=None, w0=DEFAULT_W0, steps=60, figsize=(11, 4.
     return fig, result
 
 
-class LearningRateExplorer:
+class LearningRateExplorer(Explorer):
     """A learning-rate slider that redraws the GD path and loss curve of :func:`plot_gd_path`.
 
     Put it as the last expression of a cell (or call ``.display()``)::
 
         LearningRateExplorer()                       # kappa = 20 bowl, eta in [0.01, 1.2]
 
-    The figure is rendered to PNG and shown in an ``ipywidgets.Image``. Why not the usual
-    ``Output`` widget: when a notebook is executed headless (``jupyter nbconvert --execute``,
-    nbval), nbclient mirrors captured ``Output`` contents by sending messages on the kernel's shell
-    channel while it waits for the cell's reply there, which can deadlock the run
-    (jupyter/nbclient#312). An ``Image`` only changes its own value, so nothing is mirrored.
-
-    Attributes
+    Attributes (besides those of :class:`~course_lib.widgets._base.Explorer`)
     ----------
     lr_slider, steps_slider : ipywidgets sliders (eta and the number of steps)
-    image : ipywidgets.Image holding the current figure as PNG
-    widget : the whole ipywidgets.VBox
-    figure : the matplotlib Figure (not managed by pyplot, so it never pops up a second time)
     result : the RunResult of the last redraw
     """
 
     def __init__(self, *, objective=None, w0=DEFAULT_W0, lr=0.5, lr_range=(0.01, 1.2),
                  lr_step=0.01, steps=60, steps_range=(5, 200), figsize=(11, 4.2), dpi=90):
         import ipywidgets as widgets
-        from matplotlib.figure import Figure
 
         self.objective = _default_objective() if objective is None else objective
         self.w0 = np.asarray(w0, dtype=float)
@@ -197,35 +189,16 @@ class LearningRateExplorer:
         self.steps_slider = widgets.IntSlider(
             value=steps, min=s_lo, max=s_hi, step=1, description="steps",
             continuous_update=False, layout=widgets.Layout(width="60%"))
-        info = widgets.HTML(
-            f"lambda_min = {lmin:.3g}, lambda_max = {lmax:.3g}: GD converges iff "
-            f"eta &lt; 2 / lambda_max = {2 / lmax:.3g}; best fixed step "
-            f"2 / (lambda_min + lambda_max) = {2 / (lmin + lmax):.3g}")
-        self.figure = Figure(figsize=figsize, dpi=dpi)
-        self.image = widgets.Image(format="png")
+        header = (f"lambda_min = {lmin:.3g}, lambda_max = {lmax:.3g}: GD converges iff "
+                  f"eta &lt; 2 / lambda_max = {2 / lmax:.3g}; best fixed step "
+                  f"2 / (lambda_min + lambda_max) = {2 / (lmin + lmax):.3g}")
         self.result = None
-        self.widget = widgets.VBox([info, self.lr_slider, self.steps_slider, self.image])
-        self.lr_slider.observe(self._on_change, names="value")
-        self.steps_slider.observe(self._on_change, names="value")
-        self.redraw()
+        super().__init__({"lr": self.lr_slider, "steps": self.steps_slider}, header=header,
+                         figsize=figsize, dpi=dpi)
 
-    def _on_change(self, change) -> None:
-        self.redraw()
-
-    def redraw(self) -> None:
-        """Run GD with the sliders' values, draw the figure and show it in ``image``."""
-        import io
-
-        self.result = _draw(self.figure, self.lr_slider.value, self.objective, self.w0,
-                            self.steps_slider.value)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
-        self.image.value = buffer.getvalue()
-
-    def display(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def update(self, fig, *, lr, steps) -> str:
+        self.result = _draw(fig, lr, self.objective, self.w0, steps)
+        r = self.result
+        if r.diverged:
+            return f"eta = {lr:.2f}: diverged at step {r.diverged_at}"
+        return f"eta = {lr:.2f}: {r.steps} steps, final loss {r.final_loss:.3g}"
