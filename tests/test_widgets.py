@@ -143,10 +143,11 @@ def test_explorer_rejects_bad_settings(kwargs, match):
 
 def test_explorer_readout_and_timing_follow_the_controls():
     ex = LearningRateExplorer(lr=0.5, steps=20)
-    assert ex.readout.value.startswith("eta = 0.50: 20 steps")
+    assert ex.readout.value.startswith("eta = 0.50 (monotone)")
+    assert "20 steps, final loss" in ex.readout.value
     assert ex.redraw_seconds is not None and ex.redraw_seconds > 0
     ex.lr_slider.value = 1.2
-    assert ex.readout.value.startswith("eta = 1.20: diverged at step")
+    assert ex.readout.value.startswith("eta = 1.20 (diverges") and "final loss 2.8e+06" in ex.readout.value
     assert ex.values() == {"lr": 1.2, "steps": 20}
     # the DOM hooks the browser tests look for
     assert "course-explorer" in ex.widget._dom_classes

@@ -199,6 +199,7 @@ class LearningRateExplorer(Explorer):
     def update(self, fig, *, lr, steps) -> str:
         self.result = _draw(fig, lr, self.objective, self.w0, steps)
         r = self.result
+        regime = lr_regime(lr, *_curvatures(self.objective))
         if r.diverged:
-            return f"eta = {lr:.2f}: diverged at step {r.diverged_at}"
-        return f"eta = {lr:.2f}: {r.steps} steps, final loss {r.final_loss:.3g}"
+            return f"eta = {lr:.2f} ({regime}): diverged at step {r.diverged_at}"
+        return f"eta = {lr:.2f} ({regime}): {r.steps} steps, final loss {r.final_loss:.3g}"
