@@ -123,6 +123,37 @@ def test_build_clears_outputs_and_locks_check_cells():
     assert "eigvalsh" not in json.dumps(ex) and "secret" not in json.dumps(ex)
 
 
+def written_answer(gid="why", **nbgrader):
+    meta = {"grade": True, "solution": True, "locked": False, "points": 0, "grade_id": gid,
+            "schema_version": 3, **nbgrader}
+    return {"cell_type": "markdown", "id": f"md-{gid}", "metadata": {"nbgrader": meta},
+            "source": "Explain:\n\n### BEGIN SOLUTION\nBecause kappa is large.\n### END SOLUTION"}
+
+
+def test_written_answers_in_nbgrader_form_are_accepted_and_answer_cells_locked():
+    """Markdown answers carry nbgrader's manual-grading metadata ("grade": true, points >= 0)."""
+    nb = notebook(code_cell("import numpy as np"), answer(GOOD_ANSWER, "largest_stable_lr"),
+                  check_cell("largest_stable_lr", 2), written_answer(), written_answer("why2", points=2))
+    st = structure(nb, "demo")
+    assert [(a.grade_id, a.cell_type, a.manual_points) for a in st.answers] == [
+        ("largest_stable_lr", "code", 0.0), ("why", "markdown", 0.0), ("why2", "markdown", 2.0)]
+    assert st.max_points == 2  # auto-graded points only
+    ex = build_notebook(nb, "demo")
+    assert ex["cells"][3]["source"] == "Explain:\n\nYOUR ANSWER HERE"
+    for i in (1, 3, 4):  # answer cells: not deletable, still editable (nbgrader's lock_solution_cells)
+        assert ex["cells"][i]["metadata"]["deletable"] is False
+        assert "editable" not in ex["cells"][i]["metadata"]
+    assert ex["cells"][0]["metadata"] == {}
+    for bad in (-1, "0", True):
+        broken = notebook(code_cell("import numpy as np"), written_answer(points=bad))
+        with pytest.raises(AssignmentError, match="written answer needs points >= 0"):
+            structure(broken, "demo")
+    code = answer(GOOD_ANSWER, "largest_stable_lr")
+    code["metadata"]["nbgrader"]["grade"] = True
+    with pytest.raises(AssignmentError, match='must have "grade": false'):
+        structure(notebook(code, check_cell("largest_stable_lr", 2)), "demo")
+
+
 def test_exercises_are_up_to_date():
     """`make test` fails while exercises/ is stale: run `python -m course_lib.grading.assignments build`."""
     assert check() == []

@@ -10,7 +10,12 @@ Conventions (those of nbgrader, so nbgrader users can take solutions/ as their s
   and has the metadata {"nbgrader": {"solution": true, "grade": false, "locked": false,
   "grade_id": ID, "schema_version": 3}}. In the exercise version each marked region becomes, at the
   indentation of its BEGIN line, `# YOUR CODE HERE` + `raise NotImplementedError()` (code) or
-  `YOUR ANSWER HERE` (Markdown); a solution cell without markers is replaced as a whole.
+  `YOUR ANSWER HERE` (Markdown); a solution cell without markers is replaced as a whole, and
+  answer cells are marked non-deletable (as nbgrader's generate_assignment does).
+- A written answer is a Markdown answer cell graded by hand, as nbgrader requires:
+  {"nbgrader": {"solution": true, "grade": true, "locked": false, "points": 0, "grade_id": ID,
+  "schema_version": 3}}. course-grade copies it into the feedback and reports its points (0 by
+  default) as "to be read by the instructor". The older form with "grade": false is still accepted.
 - A check cell comes after its answer cell, is exactly one call `check.NAME(arg, ...)` whose args are
   names the student defines, and has {"nbgrader": {"grade": true, "solution": false,
   "locked": true, "points": P, "grade_id": ID + "_check", "schema_version": 3}}; P must equal the
@@ -87,6 +92,7 @@ class AnswerCell:
     cell_type: str          # "code" or "markdown"
     check: CheckCall | None = None  # the check cell that grades it (the next one after it)
     defines: list[str] = field(default_factory=list)  # top-level names a code answer defines
+    manual_points: float = 0.0  # a written answer's points, graded by the instructor ("grade": true)
 
 
 @dataclass
@@ -210,13 +216,16 @@ def structure(nb, name: str, *, registry: dict | None = None) -> Structure:
             if meta.get("grade") and cell.get("cell_type") == "code":
                 raise AssignmentError(f"{where}: a code answer cell is graded by the check cell after "
                                       'it, so it must have "grade": false')
-            if meta.get("grade"):
-                raise AssignmentError(f"{where}: manually graded answers are not supported by "
-                                      'course-grade; use "grade": false (the answer is copied into '
-                                      "the feedback for the instructor to read)")
+            manual = 0.0
+            if meta.get("grade"):  # a written answer graded by hand (nbgrader's manual grading)
+                manual = meta.get("points", 0)
+                if not isinstance(manual, (int, float)) or isinstance(manual, bool) or manual < 0:
+                    raise AssignmentError(f"{where}: a written answer needs points >= 0 (0: read by "
+                                          f"the instructor, not counted), got {manual!r}")
             strip_solution(source, cell.get("cell_type", "code"), where)  # raises on bad markers
             answers.append(AnswerCell(i, gid, cell.get("cell_type", "code"),
-                                      defines=defined_names(source) if cell.get("cell_type") == "code" else []))
+                                      defines=defined_names(source) if cell.get("cell_type") == "code" else [],
+                                      manual_points=float(manual)))
         elif meta.get("grade"):
             if cell.get("cell_type") != "code":
                 raise AssignmentError(f"{where}: a graded cell without solution must be a code cell "
@@ -271,7 +280,9 @@ def build_notebook(nb, name: str, *, registry: dict | None = None) -> dict:
             else:
                 source = ("\n".join(CODE_STUB) if cell.get("cell_type") == "code" else MARKDOWN_STUB)
         meta = {k: meta[k] for k in _CELL_METADATA if k in meta}
-        if nbg.get("locked") or (nbg.get("grade") and not nbg.get("solution")):
+        if nbg.get("solution"):  # nbgrader's lock_solution_cells: answer cells stay
+            meta["deletable"] = False
+        elif nbg.get("locked") or nbg.get("grade"):  # check cells and locked cells
             meta["editable"] = False
             meta["deletable"] = False
         new = {"cell_type": cell["cell_type"], "metadata": meta, "source": source}

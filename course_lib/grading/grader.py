@@ -319,7 +319,8 @@ def plan_submission(assignment: Assignment, student_nb: dict, sub: Submission, s
                 f"your answer cell for {ex} was found by its {'content' if how[a.grade_id] == 'content' else 'position'}, "
                 "because its nbgrader metadata was missing")
         if a.cell_type == "markdown":
-            written.append({"grade_id": a.grade_id, "text": source_of(cells[matched[a.grade_id]])})
+            written.append({"grade_id": a.grade_id, "text": source_of(cells[matched[a.grade_id]]),
+                            "points": a.manual_points})
     steps = []
     answer_index = {a.index: a for a in assignment.structure.answers}
     check_index = {c.index: c for c in assignment.structure.checks}
@@ -819,10 +820,12 @@ def render_feedback(student: str, results: list[Result]) -> str:
         if res.notes:
             out.write("\nNotes:\n\n" + "".join(f"- {n}\n" for n in res.notes))
         if res.written:
-            out.write("\n### Your written answers (read by your instructor, not auto-graded)\n")
+            out.write("\n### Your written answers (to be read by the instructor, not auto-graded)\n")
             for w in res.written:
                 text = "\n".join("> " + line for line in str(w["text"]).splitlines()) or "> (empty)"
-                out.write(f"\n**{w['grade_id']}**\n\n{text}\n")
+                pts = float(w.get("points", 0) or 0)
+                extra = f" ({pts:g} points, to be read by the instructor)" if pts else ""
+                out.write(f"\n**{w['grade_id']}**{extra}\n\n{text}\n")
     return out.getvalue()
 
 
