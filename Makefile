@@ -10,18 +10,28 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 LAB_ARGS ?=
+# TORCH=cpu: take PyTorch from PyTorch's CPU-only wheel index (Linux laptops without an NVIDIA GPU;
+# the default index gives Linux the CUDA build, several GB of nvidia-* wheels). Default: the
+# package index pip is configured with.
+TORCH ?=
+TORCH_INDEX_URL := https://download.pytorch.org/whl/cpu
+ifeq ($(TORCH),cpu)
+PIP_TORCH := --extra-index-url $(TORCH_INDEX_URL)
+else ifneq ($(TORCH),)
+$(error TORCH must be empty or cpu, got '$(TORCH)')
+endif
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # the course runs offline: no news feed, no update check
 OFFLINE_FLAGS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-.PHONY: lab test test-blas venv exercises execute bench clean-venv
+.PHONY: lab test test-blas doctor venv exercises execute bench clean-venv
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_TORCH) -c constraints.txt -e '.[dev]'
 	@# offline course: no "get notified about Jupyter news?" prompt (the feed needs the internet)
 	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyterlab/apputils-extension:announcements >/dev/null 2>&1
 	@touch $(STAMP)
@@ -32,6 +42,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(NBVAL) tests notebooks solutions
+
+# What breaks a student's first hour (Python, packages, torch, kernel, widgets, ...), one line each.
+doctor: $(STAMP)
+	$(BIN)/python -m course_lib.doctor
 
 # The committed outputs must not depend on the CPU or the BLAS: re-run every notebook and solution
 # under two other OpenBLAS kernels (CI runs this after `make test`; see docs/DESIGN.md).
