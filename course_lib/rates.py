@@ -127,3 +127,259 @@ def measured_rate(dist_curve, start: int | None = None, end: int | None = None, 
             f"{first_bad[0]}, before the fit window start = {start} has two points; choose a smaller start"
         )
     return float(rates[0])
+
+
+# ==============================================================================================
+# Heavy-ball momentum and Nesterov's accelerated gradient on quadratics (chapters 05 and 06)
+#
+# On f(w) = 1/2 (w - w*)^T A (w - w*) the error e = w - w* splits into the eigen-directions of A,
+# and along an eigenvector with eigenvalue (curvature) lambda both methods are a linear map of the
+# pair (e, v), v the velocity of the lecture form v <- mu v - eta g, w <- w + v:
+#
+#     heavy ball (Polyak 1964)             g = lambda e
+#         [e_t]   [1 - eta lambda        mu        ] [e_{t-1}]
+#         [v_t] = [  - eta lambda        mu        ] [v_{t-1}]
+#
+#     Nesterov, look-ahead form            g = lambda (e + mu v)   (gradient at w + mu v)
+#         [e_t]   [1 - eta lambda   mu (1 - eta lambda)] [e_{t-1}]
+#         [v_t] = [  - eta lambda   mu (1 - eta lambda)] [v_{t-1}]
+#
+# The error shrinks like rho^t, rho the spectral radius of that 2 x 2 matrix: the larger modulus
+# of the roots of its characteristic polynomial z^2 - trace z + det. With a = eta lambda:
+#     heavy ball:  trace = 1 + mu - a,          det = mu
+#     Nesterov:    trace = (1 + mu) (1 - a),    det = mu (1 - a)
+# rho < 1 exactly when |det| < 1, 1 - trace + det > 0 and 1 + trace + det > 0 (the Jury / Schur
+# conditions for a real quadratic), which give the regions of heavy_ball_converges and
+# nesterov_converges. GD is heavy ball with mu = 0 (roots 1 - a and 0).
+# ==============================================================================================
+
+__all__ += ["heavy_ball_matrix", "heavy_ball_spectral_radius", "heavy_ball_rate",
+            "heavy_ball_converges", "heavy_ball_lr_limit", "heavy_ball_optimal",
+            "nesterov_matrix", "nesterov_spectral_radius", "nesterov_rate", "nesterov_converges",
+            "nesterov_lr_limit", "nesterov_optimal", "nesterov_standard", "first_order_lower_bound"]
+
+
+def _real_array(value, label: str) -> np.ndarray:
+    """A float64 array of finite numbers, or ValueError naming the argument in words."""
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, str):
+        raise ValueError(f"{label} must be a number or an array of numbers, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{label} must be a number or an array of numbers, got {value!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{label} must be finite, got {value!r}")
+    return arr
+
+
+def _theory_args(lr, mu, lam):
+    """(a = eta lambda, mu) as broadcast float arrays; lr must be >= 0, everything finite."""
+    lr = _real_array(lr, "lr (learning rate)")
+    if np.any(lr < 0):
+        raise ValueError(f"lr (learning rate) must be >= 0, got {_fmt(lr.min(), 4)}")
+    mu = _real_array(mu, "mu (momentum)")
+    lam = _real_array(lam, "lam (curvature, an eigenvalue of the Hessian)")
+    try:
+        a, mu = np.broadcast_arrays(lr * lam, mu)
+    except ValueError:
+        raise ValueError(f"lr, mu and lam must broadcast together, got shapes {lr.shape}, "
+                         f"{mu.shape} and {lam.shape}") from None
+    return a.astype(np.float64), mu.astype(np.float64)
+
+
+def _root_modulus(trace, det):
+    """max |z| over the roots of z^2 - trace z + det (elementwise), via the complex square root."""
+    disc = np.sqrt((trace * trace - 4.0 * det).astype(np.complex128))
+    return np.maximum(np.abs(trace + disc), np.abs(trace - disc)) / 2.0
+
+
+def _matrix(top_left, top_right, bottom_left, bottom_right):
+    return np.stack([np.stack([top_left, top_right], axis=-1),
+                     np.stack([bottom_left, bottom_right], axis=-1)], axis=-2)
+
+
+def _spectrum(eigenvalues) -> np.ndarray:
+    lam = _real_array(eigenvalues, "eigenvalues (the curvatures of the quadratic)")
+    lam = np.atleast_1d(lam)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"eigenvalues must be a non-empty 1-D array, got shape {lam.shape}")
+    return lam
+
+
+def _interval(lambda_min, lambda_max):
+    lmin = float(_real_array(lambda_min, "lambda_min (smallest curvature)"))
+    lmax = float(_real_array(lambda_max, "lambda_max (largest curvature)"))
+    if not 0 < lmin <= lmax:
+        raise ValueError(f"need 0 < lambda_min <= lambda_max (a positive definite quadratic), "
+                         f"got lambda_min = {lmin:g}, lambda_max = {lmax:g}")
+    return lmin, lmax, lmax / lmin
+
+
+def heavy_ball_matrix(lr, mu, lam) -> np.ndarray:
+    """Iteration matrix of heavy-ball momentum along one eigen-direction of a quadratic.
+
+    Lecture form v_t = mu v_{t-1} - eta g, w_t = w_{t-1} + v_t with g = lam (w - w*); on the state
+    (e, v), e = w - w*::
+
+        [e_t, v_t]^T = M [e_{t-1}, v_{t-1}]^T,   M = [[1 - eta lam, mu], [-eta lam, mu]]
+
+    lr (eta), mu and lam broadcast together (any shape S); returns an array of shape S + (2, 2).
+    Its eigenvalues are the roots of z^2 - (1 + mu - eta lam) z + mu.
+    """
+    a, mu = _theory_args(lr, mu, lam)
+    return _matrix(1.0 - a, mu, -a, mu)
+
+
+def heavy_ball_spectral_radius(lr, mu, lam) -> np.ndarray:
+    """rho(M) of :func:`heavy_ball_matrix`: the per-step rate ``|e_t| ~ C rho^t`` along curvature lam.
+
+    Closed form: the larger |z| of z^2 - (1 + mu - eta lam) z + mu = 0. When the roots are complex
+    (damped oscillation) rho = sqrt(mu); when they are real it is the larger |root|.
+    Broadcasts lr, mu, lam; returns an array of their broadcast shape (a 0-d array for scalars).
+    """
+    a, mu = _theory_args(lr, mu, lam)
+    return _root_modulus(1.0 + mu - a, mu)
+
+
+def heavy_ball_rate(lr, mu, eigenvalues) -> np.ndarray:
+    """Asymptotic per-step rate of heavy ball on a quadratic: max over its eigenvalues of rho.
+
+    ``rate = max_i heavy_ball_spectral_radius(lr, mu, lambda_i)``; ``||w_t - w*|| ~ C rate^t`` from a
+    start with a component along every eigenvector (times a factor t where the two roots of the
+    slowest direction coincide, as at the optimal setting). For all eigenvalues in an interval
+    [lambda_min, lambda_max] the maximum is reached at an end, so passing the two ends is enough.
+    lr and mu broadcast together (shape S); eigenvalues is 1-D; returns an array of shape S.
+    With mu = 0 this is GD's rate max_i |1 - eta lambda_i|.
+    """
+    lam = _spectrum(eigenvalues)
+    lr = _real_array(lr, "lr (learning rate)")
+    mu = _real_array(mu, "mu (momentum)")
+    return heavy_ball_spectral_radius(lr[..., None], mu[..., None], lam).max(axis=-1)
+
+
+def heavy_ball_converges(lr, mu, lam) -> np.ndarray:
+    """True where heavy ball converges along curvature lam from every start (rho < 1).
+
+    Exactly when |mu| < 1 and 0 < eta lam < 2 + 2 mu; for the usual 0 <= mu < 1 the step may be
+    up to (1 + mu) times GD's limit 2 / lam. On the boundary rho = 1 (no convergence). Broadcasts
+    lr, mu, lam and returns a bool array (any mu is accepted: mu >= 1 or mu <= -1 gives False).
+    """
+    a, mu = _theory_args(lr, mu, lam)
+    return (np.abs(mu) < 1) & (a > 0) & (a < 2.0 + 2.0 * mu)
+
+
+def _momentum_in_unit_interval(mu):
+    mu = _real_array(mu, "mu (momentum)")
+    bad = (mu < 0) | (mu >= 1)
+    if np.any(bad):
+        raise ValueError(f"mu (momentum) must be in [0, 1) for this formula, got {_fmt(mu[bad].flat[0], 4)}")
+    return mu
+
+
+def heavy_ball_lr_limit(mu, lambda_max) -> np.ndarray:
+    """Largest stable heavy-ball step: eta < (2 + 2 mu) / lambda_max, for 0 <= mu < 1."""
+    mu = _momentum_in_unit_interval(mu)
+    lmax = _real_array(lambda_max, "lambda_max (largest curvature)")
+    if np.any(lmax <= 0):
+        raise ValueError(f"lambda_max (largest curvature) must be positive, got {lambda_max!r}")
+    return (2.0 + 2.0 * mu) / lmax
+
+
+def heavy_ball_optimal(lambda_min, lambda_max) -> tuple[float, float, float]:
+    """Polyak's (1964) optimal heavy-ball setting on a quadratic with curvatures in [l_min, l_max].
+
+    ``eta = (2 / (sqrt(l_min) + sqrt(l_max)))^2``, ``mu = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2``
+    and the rate ``(sqrt(kappa) - 1) / (sqrt(kappa) + 1)``, kappa = l_max / l_min: both ends of the
+    spectrum then have a double root of modulus sqrt(mu). Compare GD's (kappa - 1) / (kappa + 1).
+    Returns (lr, mu, rate) as floats.
+    """
+    lmin, lmax, kappa = _interval(lambda_min, lambda_max)
+    s = math.sqrt(kappa)
+    rate = (s - 1.0) / (s + 1.0)
+    return 4.0 / (math.sqrt(lmin) + math.sqrt(lmax)) ** 2, rate * rate, rate
+
+
+def nesterov_matrix(lr, mu, lam) -> np.ndarray:
+    """Iteration matrix of Nesterov's method (look-ahead form) along curvature lam.
+
+    v_t = mu v_{t-1} - eta lam (e_{t-1} + mu v_{t-1}), e_t = e_{t-1} + v_t, i.e.::
+
+        M = [[1 - eta lam, mu (1 - eta lam)], [-eta lam, mu (1 - eta lam)]]
+
+    shape S + (2, 2) for lr, mu, lam broadcasting to S. Eigenvalues: the roots of
+    z^2 - (1 + mu)(1 - eta lam) z + mu (1 - eta lam). PyTorch's form (iterate w + mu v) has the same.
+    """
+    a, mu = _theory_args(lr, mu, lam)
+    return _matrix(1.0 - a, mu * (1.0 - a), -a, mu * (1.0 - a))
+
+
+def nesterov_spectral_radius(lr, mu, lam) -> np.ndarray:
+    """rho of :func:`nesterov_matrix`: larger |z| of z^2 - (1 + mu)(1 - a) z + mu (1 - a), a = eta lam."""
+    a, mu = _theory_args(lr, mu, lam)
+    return _root_modulus((1.0 + mu) * (1.0 - a), mu * (1.0 - a))
+
+
+def nesterov_rate(lr, mu, eigenvalues) -> np.ndarray:
+    """Asymptotic per-step rate of Nesterov's method on a quadratic: max over eigenvalues of rho.
+
+    As :func:`heavy_ball_rate` (the maximum over an interval of curvatures is again at an end).
+    """
+    lam = _spectrum(eigenvalues)
+    lr = _real_array(lr, "lr (learning rate)")
+    mu = _real_array(mu, "mu (momentum)")
+    return nesterov_spectral_radius(lr[..., None], mu[..., None], lam).max(axis=-1)
+
+
+def nesterov_converges(lr, mu, lam) -> np.ndarray:
+    """True where Nesterov's method converges along curvature lam (rho < 1).
+
+    Exactly when eta lam > 0, 1 + (1 + 2 mu)(1 - eta lam) > 0 and |mu (1 - eta lam)| < 1; for
+    0 <= mu < 1 that is ``0 < eta lam < (2 + 2 mu) / (1 + 2 mu)``: GD's limit 2 at mu = 0, falling
+    to 4/3 as mu -> 1 (heavy ball's grows to 4). Broadcasts; returns a bool array.
+    """
+    a, mu = _theory_args(lr, mu, lam)
+    return (a > 0) & (1.0 + (1.0 + 2.0 * mu) * (1.0 - a) > 0) & (np.abs(mu * (1.0 - a)) < 1)
+
+
+def nesterov_lr_limit(mu, lambda_max) -> np.ndarray:
+    """Largest stable Nesterov step: eta < (2 + 2 mu) / ((1 + 2 mu) lambda_max), for 0 <= mu < 1."""
+    mu = _momentum_in_unit_interval(mu)
+    lmax = _real_array(lambda_max, "lambda_max (largest curvature)")
+    if np.any(lmax <= 0):
+        raise ValueError(f"lambda_max (largest curvature) must be positive, got {lambda_max!r}")
+    return (2.0 + 2.0 * mu) / ((1.0 + 2.0 * mu) * lmax)
+
+
+def nesterov_optimal(lambda_min, lambda_max) -> tuple[float, float, float]:
+    """The (eta, mu) that minimise Nesterov's worst rate on quadratics with curvatures in [l_min, l_max].
+
+    ``eta = 4 / (3 l_max + l_min)``, ``mu = (sqrt(3 kappa + 1) - 2) / (sqrt(3 kappa + 1) + 2)``, rate
+    ``1 - 2 / sqrt(3 kappa + 1)`` (Lessard, Recht and Packard 2016); about 1 - 1.15 / sqrt(kappa),
+    between heavy ball's 1 - 2 / sqrt(kappa) and GD's 1 - 2 / kappa. Returns (lr, mu, rate).
+    """
+    lmin, lmax, kappa = _interval(lambda_min, lambda_max)
+    s = math.sqrt(3.0 * kappa + 1.0)
+    return 4.0 / (3.0 * lmax + lmin), (s - 2.0) / (s + 2.0), 1.0 - 2.0 / s
+
+
+def nesterov_standard(lambda_min, lambda_max) -> tuple[float, float, float]:
+    """The textbook tuning of Nesterov's method for strongly convex functions (Nesterov 2004, 2.2).
+
+    ``eta = 1 / l_max``, ``mu = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)``; on a quadratic its rate is
+    ``1 - 1 / sqrt(kappa)`` (a double root at l_min). Returns (lr, mu, rate).
+    """
+    lmin, lmax, kappa = _interval(lambda_min, lambda_max)
+    s = math.sqrt(kappa)
+    return 1.0 / lmax, (s - 1.0) / (s + 1.0), 1.0 - 1.0 / s
+
+
+def first_order_lower_bound(kappa) -> np.ndarray:
+    """(sqrt(kappa) - 1) / (sqrt(kappa) + 1): no first-order method can beat this rate on every
+    quadratic of condition number kappa in high dimension (Nesterov 2004, Theorem 2.1.13), i.e.
+    ``||w_t - w*|| >= rate^t ||w_0 - w*||`` for some such quadratic. Heavy ball at Polyak's setting
+    attains it. kappa >= 1 (number or array)."""
+    k = _real_array(kappa, "kappa (condition number)")
+    if np.any(k < 1):
+        raise ValueError(f"kappa (condition number) must be >= 1, got {kappa!r}")
+    s = np.sqrt(k)
+    return (s - 1.0) / (s + 1.0)
