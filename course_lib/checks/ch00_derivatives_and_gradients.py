@@ -88,6 +88,8 @@ CD_MISTAKES = [
             "use both neighbours: (f(x + h) - f(x - h)) / (2h)"),
     Mistake("ignores h", _cd_own_step,
             "use the step h you are given: the check compares with the centred difference at that h"),
+    Mistake("/ 2 * h", lambda f, x, h: (f(x + h) - f(x - h)) / 2 * h,
+            "a / 2 * h means (a / 2) * h in Python: put the denominator in parentheses, / (2 * h)"),
 ]
 
 
@@ -144,6 +146,8 @@ GRAD_Z_MISTAKES = [
             "the constant + 1 does not change with x or y: its derivative is 0"),
     Mistake("components swapped", lambda x, y: np.array([2.0 * np.exp(y), np.exp(x)]),
             "the first entry is dz/dx, the second dz/dy: np.array([dz_dx, dz_dy])"),
+    Mistake("x in both entries", lambda x, y: np.array([np.exp(x), 2.0 * np.exp(x)]),
+            "dz/dy = 2 e^y depends on y, not on x (the two agree only where x = y)"),
 ]
 
 
@@ -201,6 +205,16 @@ SD_MISTAKES = [
             "the gradient points uphill (steepest ascent); steepest descent is the antigradient -g / ||g||"),
     Mistake("divided by the squared norm", lambda g: -g / (g @ g),
             "divide by the norm ||g|| = sqrt(g . g), not by its square g . g"),
+    Mistake("sum of |g_i| as the length", lambda g: -g / np.sum(np.abs(g)),
+            "a unit vector has Euclidean length 1: divide by sqrt(sum g_i^2) = np.linalg.norm(g), "
+            "not by sum |g_i|"),
+    Mistake("largest |g_i| as the length", lambda g: -g / np.max(np.abs(g)),
+            "a unit vector has Euclidean length 1: divide by sqrt(sum g_i^2) = np.linalg.norm(g), "
+            "not by the largest entry"),
+    Mistake("tiny gradient treated as zero",
+            lambda g: np.zeros_like(g) if np.linalg.norm(g) < 1e-6 else -g / np.linalg.norm(g),
+            "only an exact zero gradient has no direction: a tiny g (here ||g|| ~ 2e-8) still has "
+            "one, -g / ||g||. Test norm == 0, not norm < some threshold"),
 ]
 
 
@@ -271,6 +285,10 @@ LOG_LOSS_MISTAKES = [
             "inside exp, and that y multiplies log p and (1 - y) multiplies log(1 - p)"),
     Mistake("log10", lambda X, y, w: float(-np.mean(_ll_terms(X, y, w, np.log10))),
             "the log-loss uses the natural logarithm, np.log (np.log10 gives 1/ln(10) times it)"),
+    Mistake("log p in both terms",
+            lambda X, y, w: float(-np.mean(np.log(1.0 / (1.0 + np.exp(-(X @ w)))))),
+            "the second term is (1 - y) log(1 - p): a sample of label 0 is scored by log(1 - p), "
+            "the probability the model gives to label 0"),
 ]
 
 

@@ -51,6 +51,15 @@ TAYLOR_MISTAKES = [
             "that is the first-order (linear) model m1; the quadratic model adds 1/2 dw^T H dw"),
     Mistake("1/2 on the gradient term too", lambda C, g, H, dw: float(C + 0.5 * (g @ dw + dw @ H @ dw)),
             "only the quadratic term has the factor 1/2: C + g . dw + 1/2 dw^T H dw"),
+    Mistake("H missing", lambda C, g, H, dw: float(C + g @ dw + 0.5 * dw @ dw),
+            "the quadratic term is 1/2 dw^T H dw: the Hessian sits between the two dw "
+            "(dw @ H @ dw); 1/2 dw . dw is that only for H = I"),
+    Mistake("diagonal of H only", lambda C, g, H, dw: float(C + g @ dw + 0.5 * np.diag(H) @ dw ** 2),
+            "1/2 sum_i H_ii dw_i^2 leaves out the mixed terms H_ij dw_i dw_j (i != j): use the whole "
+            "matrix, 1/2 dw @ H @ dw"),
+    Mistake("gradient term subtracted", lambda C, g, H, dw: float(C - g @ dw + 0.5 * dw @ H @ dw),
+            "Taylor's formula adds the first-order term: C + g . dw (it is negative when dw points "
+            "downhill, as in the Newton step)"),
 ]
 
 
@@ -69,6 +78,10 @@ def _tq_fixed():
         _tq_case("one variable (n=1)", 2.0, [-1.0], [[4.0]], [0.25]),
         _tq_case("an indefinite H (a saddle's model)", 0.0, [0.5, -0.5], np.diag([2.0, -2.0]), [1.0, 1.5]),
         _tq_case("the lecture's function at w0 = (0.5, 0.2)", C0, g0, H0, [-0.1, 0.05]),
+        # off-diagonal entries as large as the diagonal ones and a step not along an axis: a model
+        # that drops H, keeps only its diagonal or flips a sign gives a visibly different number
+        _tq_case("a full 3x3 H with large mixed terms", 0.25, [0.5, -1.0, 2.0],
+                 [[2.0, -1.5, 0.5], [-1.5, 3.0, 1.0], [0.5, 1.0, 1.5]], [0.4, 0.3, -0.2]),
     ]
 
 
@@ -94,7 +107,7 @@ TAYLOR_QUADRATIC = Exercise(
     name="taylor_quadratic", points=2, reference=taylor_quadratic_reference,
     fixed_cases=_tq_fixed, random_cases=_tq_random, compare=_tq_compare,
     mistakes=TAYLOR_MISTAKES, n_random=2, seed=10, chapter=CHAPTER,
-    inplace_example='work on a copy, e.g. w_plus = w.copy()')
+    inplace_example='e.g. half_step = 0.5 * dw, not dw *= 0.5')
 
 # ---------------------------------------------------------------------------------------------
 # (b) a finite-difference Hessian
@@ -185,6 +198,14 @@ def _hess_diagonal_only(f, w, h):
     return np.diag(np.diag(numerical_hessian_reference(f, w, h)))
 
 
+_OWN_STEP_HINT = ("use the step h you are given, in every coordinate: the check compares with the "
+                  "centred formulas at that h, and where h is large their error O(h^2) is clearly visible")
+
+
+def _hess_own_step(f, w, h):
+    return numerical_hessian_reference(f, w, 1e-4)
+
+
 HESSIAN_MISTAKES = [
     Mistake("forward differences", _hess_forward,
             "f(w + h e_i + h e_j) - f(w + h e_i) - f(w + h e_j) + f(w) is a one-sided (forward) "
@@ -199,6 +220,7 @@ HESSIAN_MISTAKES = [
     Mistake("diagonal only", _hess_diagonal_only,
             "the mixed partials d2f/dw_i dw_j (i != j) are part of the Hessian too: fill the "
             "off-diagonal entries"),
+    Mistake("ignores h", _hess_own_step, _OWN_STEP_HINT),
 ]
 
 
@@ -210,6 +232,9 @@ def _hess_fixed():
     names = list(HESSIAN_FUNCTIONS)
     return [
         _hess_case("a cubic with a large step (h = 0.1)", names[0], [1.0, -0.5], 0.1),
+        # not a polynomial and a large step: the O(h^2) error of the centred formulas is ~1 %,
+        # so an answer with its own step (or h/2, 2h) differs visibly
+        _hess_case("the lecture's function with a large step (h = 0.2)", names[3], [0.3, 0.1], 0.2),
         _hess_case("a quadratic in 3 variables", names[1], [0.5, -1.0, 2.0], 0.01),
         _hess_case("Rosenbrock at (-1.2, 1)", names[2], [-1.2, 1.0], 1e-3),
         _hess_case("one variable (H is 1x1)", names[4], [0.5], 1e-3),
@@ -228,7 +253,8 @@ def _hess_random(rng, k):
         name = names[int(rng.integers(len(names)))]
         _, n, exact = HESSIAN_FUNCTIONS[name]
         w = np.round(rng.uniform(-1.0, 1.0, size=n) * (0.7 if "exp(x + 3*y" in name else 1.2), 4)
-        h = 10.0 ** rng.uniform(-3.0, -1.0) if exact else 10.0 ** rng.uniform(-3.5, -3.0)
+        # large steps for the functions that are not cubic, so the step's effect shows
+        h = 10.0 ** rng.uniform(-3.0, -1.0) if exact else 10.0 ** rng.uniform(-1.5, -0.5)
         cases.append(_hess_case(f"random {i + 1} ({name})", name, w, float(np.round(h, 6))))
     return cases
 
@@ -242,27 +268,50 @@ def _four_point_hessian(f, w, h):
                       / (4.0 * h ** 2) for j in range(w.size)] for i in range(w.size)])
 
 
-def _hess_tolerance(case) -> float:
-    """Rounding, plus for functions that are not cubic polynomials twice the spread between two
-    centred formulas: every centred variant (3- or 4-point diagonal, differences of a centred
-    gradient, symmetrised or not) then passes, while one-sided ones (error O(h), not O(h^2)) fail.
-    Computed from the case alone, so that a wrong answer compared with a plausible mistake's (to
-    pick a hint) is held to the same tolerance as when it is compared with the reference."""
+def _hess_allowance(case) -> tuple[float, np.ndarray]:
+    """(tol, shift) for a case: what a correct answer may differ by.
+
+    Every usual centred formula with the step h (the reference's, differences of a centred
+    gradient, symmetrised or not, the four-point formula everywhere) gives the same off-diagonal
+    entries, and on the diagonal either the three-point value (steps h) or the four-point one
+    (steps 2h): `shift` is the difference of the two diagonals. `tol` is rounding only, so an
+    answer with another step (its truncation error O(h^2) differs) fails wherever h is large, and
+    a one-sided formula (error O(h)) fails everywhere. Computed from the case alone, so that an
+    answer compared with a plausible mistake's (to pick a hint) gets the same allowance."""
     a = case.args
-    func, _, exact = HESSIAN_FUNCTIONS[a["f"]]
+    func = HESSIAN_FUNCTIONS[a["f"]][0]
     f = lambda v: float(func(v))
+    w, h = np.asarray(a["w"], dtype=float), float(a["h"])
     with np.errstate(all="ignore"):
-        reference = numerical_hessian_reference(f, a["w"], a["h"])
-        tol = 1e-6 * float(np.max(np.abs(reference))) + 1e-7
-        if not exact:
-            tol += 2.0 * float(np.max(np.abs(_four_point_hessian(f, a["w"], a["h"]) - reference)))
-    return tol
+        three = numerical_hessian_reference(f, w, h)
+        four = _four_point_hessian(f, w, h)
+        f_size = max(abs(f(w + s * h)) for s in (-2.0, 0.0, 2.0))
+    # rounding: each entry divides differences of f values (relative error eps) by ~h^2
+    tol = 1e-7 * float(np.max(np.abs(three))) + 1e-9 + 200.0 * np.finfo(float).eps * (f_size + 1.0) / h ** 2
+    return tol, np.diag(four) - np.diag(three)
+
+
+def _nearer_a_small_step(g, e, case) -> bool:
+    """True when g is much closer to a small-step Hessian than to the answer at the case's h."""
+    a = case.args
+    if a["h"] < 0.02:
+        return False
+    func = HESSIAN_FUNCTIONS[a["f"]][0]
+    with np.errstate(all="ignore"):
+        fine = numerical_hessian_reference(lambda v: float(func(v)), a["w"], 1e-4)
+    return bool(np.max(np.abs(g - fine)) < 0.2 * np.max(np.abs(g - e)))
 
 
 def _hess_compare(expected, got, case):
     (e, e_extra), (g, g_extra) = expected, got
-    e = np.asarray(e, dtype=float)
-    tol = _hess_tolerance(case)
+    e = np.array(e, dtype=float)
+    tol, shift = _hess_allowance(case)
+    if (isinstance(g, np.ndarray) and g.shape == e.shape and e.ndim == 2 and g.dtype.kind in "iuf"
+            and np.all(np.isfinite(g))):
+        # the diagonal may come from either centred family: compare with the nearer one
+        d = np.diag(g).astype(float)
+        use_four = np.abs(d - (np.diag(e) + shift)) < np.abs(d - np.diag(e))
+        e[np.diag_indices_from(e)] = np.where(use_four, np.diag(e) + shift, np.diag(e))
     scale = float(np.max(np.abs(e))) if e.size else 0.0
     if scale > 0:
         mismatch = compare_arrays(e, g, rtol=tol / scale, atol=0.0, what="your Hessian")
@@ -276,6 +325,8 @@ def _hess_compare(expected, got, case):
                 return Mismatch(mismatch.text, f"your matrix is not symmetric (max |H - H^T| = "
                                                f"{asym:.2g}), but a Hessian is: H[i, j] and H[j, i] "
                                                "come from the same formula")
+            if _nearer_a_small_step(g, e, case):
+                return Mismatch(mismatch.text, _OWN_STEP_HINT)
         return mismatch
     if g_extra.get("w_modified") and not e_extra.get("w_modified"):
         return Mismatch("your function changed the caller's w in place (w[i] += h ... w[i] -= h does not "
@@ -309,6 +360,11 @@ NEWTON_MISTAKES = [
     Mistake("elementwise inverse", lambda g, H, eta: -eta * (1.0 / H) @ g,
             "H**-1 and 1 / H invert each entry, which is not the matrix inverse: use "
             "np.linalg.solve(H, g) (or np.linalg.inv(H) @ g)"),
+    Mistake("divided by eta", lambda g, H, eta: -np.linalg.solve(H, g) / eta,
+            "the learning rate damps the step: multiply by eta, dw = -eta H^-1 g"),
+    Mistake("diagonal of H only", lambda g, H, eta: -eta * g / np.diag(H),
+            "g / diag(H) divides by the diagonal entries only, which is H^-1 g only for a diagonal H: "
+            "solve the whole system H d = g with np.linalg.solve(H, g)"),
 ]
 
 
@@ -351,7 +407,7 @@ NEWTON_STEP = Exercise(
     name="newton_step", points=2, reference=newton_step_reference,
     fixed_cases=_nt_fixed, random_cases=_nt_random, compare=_nt_compare,
     mistakes=NEWTON_MISTAKES, n_random=2, seed=12, chapter=CHAPTER,
-    inplace_example='work on a copy, e.g. w_plus = w.copy()')
+    inplace_example='e.g. d = np.linalg.solve(H, g); return -eta * d, not g *= -eta')
 
 # ---------------------------------------------------------------------------------------------
 # (d) when Newton fails: is the Hessian positive definite?
@@ -368,12 +424,27 @@ def _pd_2x2_rule(H):
     return bool(np.all(np.diag(H) > 0) and np.linalg.det(H) > 0)
 
 
+def _pd_diagonally_dominant(H):
+    off = np.sum(np.abs(H), axis=1) - np.abs(np.diag(H))
+    return bool(np.all(np.diag(H) > off))
+
+
+def _pd_every_pair(H):
+    n = len(H)
+    return bool(np.all(np.diag(H) > 0) and all(H[i, i] * H[j, j] - H[i, j] * H[j, i] > 0
+                                               for i in range(n) for j in range(i + 1, n)))
+
+
 PD_MISTAKES = [
     # the order matters: each wrong answer's first failing case gets its own hint
     Mistake("diagonal and determinant", _pd_2x2_rule,
             "a positive diagonal and a positive determinant suffice for 2x2 matrices only: "
             "[[1, 2, 2], [2, 1, 2], [2, 2, 1]] has both, yet eigenvalues -1, -1, 5. Check the "
             "eigenvalues (np.linalg.eigvalsh) or try a Cholesky factorisation"),
+    Mistake("every 2x2 minor", _pd_every_pair,
+            "positive 2x2 principal minors (H_ii H_jj - H_ij^2 > 0 for every pair) are necessary, not "
+            "sufficient: [[1, -0.6, -0.6], [-0.6, 1, -0.6], [-0.6, -0.6, 1]] has all of them, yet an "
+            "eigenvalue -0.2. Check the eigenvalues (np.linalg.eigvalsh) or try a Cholesky factorisation"),
     Mistake("diagonal only", lambda H: bool(np.all(np.diag(H) > 0)),
             "positive diagonal entries do not make H positive definite: [[1, 2], [2, 1]] has "
             "eigenvalues -1 and 3. Check the eigenvalues (np.linalg.eigvalsh)"),
@@ -386,6 +457,10 @@ PD_MISTAKES = [
     Mistake("all entries positive", lambda H: bool(np.all(H > 0)),
             "positive definite is not 'all entries positive': [[2, -1], [-1, 2]] has eigenvalues 1 "
             "and 3. Check the eigenvalues (np.linalg.eigvalsh)"),
+    Mistake("diagonal dominance", _pd_diagonally_dominant,
+            "a positive diagonal that dominates each row (H_ii > sum of |H_ij|, j != i) is sufficient, "
+            "not necessary: [[1, 2], [2, 5]] is positive definite (eigenvalues 0.17 and 5.8). Check "
+            "the eigenvalues (np.linalg.eigvalsh) or try a Cholesky factorisation"),
 ]
 
 
@@ -404,22 +479,51 @@ def _pd_fixed():
         _pd_case("1x1, negative", [[-0.5]]),
         _pd_case("3x3, positive diagonal and determinant, indefinite", [[1, 2, 2], [2, 1, 2], [2, 2, 1]]),
         _pd_case("the saddle x^2 - y^2", [[2, 0], [0, -2]]),
+        # sizes where a necessary and a sufficient condition part ways
+        _pd_case("positive definite, not diagonally dominant", [[1, 2], [2, 5]]),
+        _pd_case("4x4 positive definite, not diagonally dominant",
+                 [[4, 3, 2, 1], [3, 4, 3, 2], [2, 3, 4, 3], [1, 2, 3, 4]]),
+        _pd_case("every 2x2 minor positive, yet indefinite (3x3)",
+                 [[1, -0.6, -0.6], [-0.6, 1, -0.6], [-0.6, -0.6, 1]]),
+        _pd_case("every 2x2 minor positive, yet indefinite (4x4, scaled)",
+                 _scaled_pairwise_trap(4, 0.5, [1.0, 3.0, 0.5, 2.0], [1, -1, 1, 1])),
     ]
 
 
+def _scaled_pairwise_trap(n, rho, scales, signs):
+    """D S M S D with M = (1 + rho) I - rho 11^T (1 on the diagonal, -rho off it), S = diag(signs),
+    D = diag(scales): every 2x2 principal minor is positive (scales^2 (1 - rho^2)), yet for
+    rho > 1/(n - 1) the matrix is indefinite (M has the eigenvalue 1 - (n - 1) rho < 0, and a
+    congruence keeps the signs of the eigenvalues)."""
+    M = (1.0 + rho) * np.eye(n) - rho * np.ones((n, n))
+    T = np.diag(np.asarray(scales, dtype=float) * np.asarray(signs, dtype=float))
+    return T @ M @ T
+
+
 def _pd_random(rng, k):
-    kinds = ("positive definite", "indefinite", "negative definite")
+    # besides plain positive definite / indefinite / negative definite matrices, the two kinds that
+    # tell a necessary or a sufficient condition from the definition: positive definite with large
+    # off-diagonal entries (not diagonally dominant) and indefinite with every 2x2 minor positive
+    kinds = ("positive definite", "indefinite", "negative definite", "not dominant", "pairwise trap")
     cases = []
     for i in range(k):
-        n = int(rng.integers(2, 6))
-        kind = kinds[int(rng.integers(3))]
-        eig = rng.uniform(0.2, 5.0, size=n)
-        if kind == "negative definite":
-            eig = -eig
-        elif kind == "indefinite":
-            m = int(rng.integers(1, n))
-            eig[rng.permutation(n)[:m]] *= -1
-        cases.append(_pd_case(f"random {i + 1} ({n}x{n})", _random_symmetric(rng, eig)))
+        n = int(rng.integers(3, 7))
+        kind = kinds[int(rng.integers(len(kinds)))]
+        if kind == "pairwise trap":
+            rho = float(rng.uniform(1.3 / (n - 1), 0.9))
+            H = _scaled_pairwise_trap(n, rho, rng.uniform(0.5, 2.0, size=n), rng.choice([-1.0, 1.0], size=n))
+        elif kind == "not dominant":
+            B = rng.normal(size=(n, n)) + 2.0 * np.ones((n, n))    # strongly correlated rows
+            H = B @ B.T + 0.3 * np.eye(n)
+        else:
+            eig = rng.uniform(0.2, 5.0, size=n)
+            if kind == "negative definite":
+                eig = -eig
+            elif kind == "indefinite":
+                m = int(rng.integers(1, n))
+                eig[rng.permutation(n)[:m]] *= -1
+            H = _random_symmetric(rng, eig)
+        cases.append(_pd_case(f"random {i + 1} ({n}x{n}, {kind})", (H + H.T) / 2))
     return cases
 
 
@@ -445,6 +549,6 @@ IS_POSITIVE_DEFINITE = Exercise(
     name="is_positive_definite", points=2, reference=is_positive_definite_reference,
     fixed_cases=_pd_fixed, random_cases=_pd_random, compare=_pd_compare,
     mistakes=PD_MISTAKES, n_random=2, seed=13, chapter=CHAPTER,
-    inplace_example='work on a copy, e.g. w_plus = w.copy()')
+    inplace_example='e.g. eigenvalues = np.linalg.eigvalsh(H), not H -= ...')
 
 EXERCISES = [TAYLOR_QUADRATIC, NUMERICAL_HESSIAN, NEWTON_STEP, IS_POSITIVE_DEFINITE]

@@ -200,6 +200,32 @@ def _gd_squared_norm(grad, w0, lr, max_steps, tol_step, tol_grad):
     return gradient_descent_reference(grad, w0, lr, max_steps, tol_step, tol_grad ** 0.5)
 
 
+def _gd_squared_step_norm(grad, w0, lr, max_steps, tol_step, tol_grad):
+    # ||w_new - w||^2 < tol_step  <=>  ||w_new - w|| < sqrt(tol_step)
+    return gradient_descent_reference(grad, w0, lr, max_steps, tol_step ** 0.5, tol_grad)
+
+
+def _gd_tol_step_on_gradient(grad, w0, lr, max_steps, tol_step, tol_grad):
+    # ||g|| < tol_step instead of ||lr g|| < tol_step
+    return gradient_descent_reference(grad, w0, lr, max_steps, tol_step * lr, tol_grad)
+
+
+def _gd_max_steps_first(grad, w0, lr, max_steps, tol_step, tol_grad):
+    w = np.array(w0, dtype=float)
+    steps = 0
+    while True:
+        if steps == max_steps:
+            return w, steps, "max_steps"
+        g = grad(w)
+        if np.linalg.norm(g) < tol_grad:
+            return w, steps, "tol_grad"
+        w_new = w - lr * g
+        steps += 1
+        if np.linalg.norm(w_new - w) < tol_step:
+            return w_new, steps, "tol_step"
+        w = w_new
+
+
 GD_MISTAKES = [
     Mistake("counts gradient evaluations", _gd_counts_evaluations,
             "steps counts the updates w <- w - lr g, not the calls of grad: a start at the "
@@ -218,6 +244,14 @@ GD_MISTAKES = [
             "at most max_steps updates: stop with 'max_steps' once steps == max_steps"),
     Mistake("squared norm", _gd_squared_norm,
             "compare the norm ||g|| = np.linalg.norm(g) with tol_grad, not its square"),
+    Mistake("squared step norm", _gd_squared_step_norm,
+            "compare the length of the step ||w_new - w|| = np.linalg.norm(w_new - w) with tol_step, "
+            "not its square (np.sum((w_new - w)**2) or (w_new - w) @ (w_new - w))"),
+    Mistake("tol_step on the gradient", _gd_tol_step_on_gradient,
+            "tol_step bounds the length of the step, ||w_new - w|| = lr ||g||, not ||g||"),
+    Mistake("max_steps tested before tol_grad", _gd_max_steps_first,
+            "at every point test the gradient first: a run whose last allowed step lands where "
+            "||g|| < tol_grad stops with 'tol_grad', not 'max_steps'"),
 ]
 
 
@@ -260,6 +294,8 @@ def _gd_fixed():
         _gd_case("learning rate too large (diverges)", np.diag([1.0, 3.0]), [0, 0], [1.0, 1.0],
                  0.8, 25, 1e-8, 1e-8),
         _gd_case("max_steps = 1", np.diag([1.0, 2.0]), [0.5, 0.5], [1.0, 1.0], 0.1, 1, 0, 0),
+        # lr = 1/4 on 2 w^2 - 2 w: the one allowed step lands exactly on the minimum w = 0.5
+        _gd_case("the last allowed step lands on the minimum", [[4.0]], [2.0], [3.0], 0.25, 1, 0, 1e-8),
     ]
 
 
@@ -347,12 +383,18 @@ LR_MISTAKES = [
             "1 / lambda_max is a safe step but not the largest: along the steepest direction the "
             "factor |1 - lr lambda_max| stays below 1 up to lr = 2 / lambda_max"),
     Mistake("uses lambda_min", lambda A: 2.0 / _eig(A)[0],
-            "the limit comes from the steepest direction, the largest eigenvalue: use lambda_max"),
+            "the limit comes from the steepest direction, the largest eigenvalue: use lambda_max "
+            "(np.linalg.eigvalsh sorts ascending, so it is the last; np.linalg.eigvals returns them "
+            "in no particular order)"),
     Mistake("largest diagonal entry", lambda A: 2.0 / float(np.max(np.diag(A))),
             "the diagonal entries are the eigenvalues only when A is diagonal: compute the "
             "eigenvalues, e.g. np.linalg.eigvalsh(A)"),
     Mistake("trace", lambda A: 2.0 / float(np.trace(A)),
             "the trace is the sum of all eigenvalues, not the largest one"),
+    Mistake("Frobenius norm", lambda A: 2.0 / float(np.linalg.norm(A)),
+            "np.linalg.norm(A) of a matrix is the Frobenius norm sqrt(sum A_ij^2), larger than "
+            "lambda_max unless A has one nonzero eigenvalue: use np.linalg.eigvalsh(A)[-1] "
+            "(or np.linalg.norm(A, 2))"),
 ]
 
 
@@ -386,7 +428,8 @@ OPTIMAL_MISTAKES = [
             "(sqrt(kappa) - 1) / (sqrt(kappa) + 1) is the rate of heavy-ball momentum (chapter 05); "
             "plain GD's is (kappa - 1) / (kappa + 1)"),
     Mistake("kappa inverted", _opt_inverse_kappa,
-            "kappa = lambda_max / lambda_min >= 1; you used its inverse"),
+            "kappa = lambda_max / lambda_min >= 1; you used its inverse (np.linalg.eigvals returns "
+            "the eigenvalues in no particular order: np.linalg.eigvalsh sorts them ascending)"),
 ]
 
 
