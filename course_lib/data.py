@@ -4,6 +4,8 @@
 * ``standardize``             x -> (x - mean) / std per column (fit on training data, reuse on the rest)
 * ``train_val_split``         a seeded random split into training and validation parts
 * ``load_digits_data``        the 8x8 handwritten digits that ship with scikit-learn (no download)
+* ``load_digits_split``       the same digits split train / validation / test, standardised with
+                              training statistics only (chapters 07 and 10)
 
 All randomness goes through ``np.random.default_rng(seed)``: the same seed gives the same arrays on
 every machine.  Everything is float64; labels are int64.
@@ -11,9 +13,12 @@ every machine.  Everything is float64; labels are int64.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["make_linear_regression", "standardize", "train_val_split", "load_digits_data"]
+__all__ = ["make_linear_regression", "standardize", "train_val_split", "load_digits_data",
+           "load_digits_split", "DigitsSplit"]
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -205,3 +210,101 @@ def load_digits_data(seed: int = 0, test_fraction: float = 0.2):
     X_train, _, _ = standardize(X_train, mean, std)
     X_test, _, _ = standardize(X_test, mean, std)
     return X_train, X_test, y[train_idx], y[test_idx]
+
+
+def _digits_arrays():
+    """The 1797 digits as (X (1797, 64) float64 pixel values 0..16, y (1797,) int64 labels 0..9).
+
+    Reads the CSV file that ships inside scikit-learn directly: importing ``sklearn.datasets`` costs
+    about a second, more than the rest of a small training run. Falls back to
+    ``sklearn.datasets.load_digits`` (the same arrays) if the file is not where scikit-learn keeps it.
+    """
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as fh:
+                table = np.loadtxt(fh, delimiter=",", dtype=np.float64)
+            if table.shape == (1797, 65):
+                return np.ascontiguousarray(table[:, :-1]), table[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return np.asarray(digits.data, dtype=np.float64), np.asarray(digits.target, dtype=np.int64)
+
+
+@dataclass(frozen=True, repr=False)
+class DigitsSplit:
+    """The digits split three ways (see :func:`load_digits_split`).
+
+    Attributes: ``X_train, y_train, X_val, y_val, X_test, y_test`` (X float64 with 64 columns, y
+    int64 labels 0..9), ``mean`` and ``std`` (64,) the training statistics every part was
+    standardised with, ``seed``.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    seed: int
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(n_train, n_val, n_test)."""
+        return len(self.y_train), len(self.y_val), len(self.y_test)
+
+    def __repr__(self) -> str:
+        n_tr, n_va, n_te = self.sizes
+        return (f"DigitsSplit(seed={self.seed}: {n_tr} train, {n_va} validation, {n_te} test; "
+                f"64 standardised pixels, 10 classes)")
+
+
+def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2) -> DigitsSplit:
+    """The handwritten digits (1797 images of 8x8 pixels, classes 0..9) split into training,
+    validation and test parts, ready for a training loop with early stopping.
+
+    * Stratified by class and seeded: for every digit, ``round(val_fraction * n_c)`` of its n_c
+      images go to validation and ``round(test_fraction * n_c)`` to test (at least one each), the
+      rest to training; each part is then shuffled. The same seed gives the same split on every
+      machine (``np.random.default_rng(seed)``).
+    * Standardised with the **training** part's statistics only: x -> (x - mean) / std, mean and std
+      per pixel over the training images (std with ddof = 0). Pixels constant in the training part
+      (the always-blank corners) are only centred (std taken as 1). Validation and test data never
+      influence the preprocessing, so they stay unseen data.
+    * The 64 columns stay in image order: ``X[i].reshape(8, 8)`` is still the picture.
+
+    Defaults give 1079 / 359 / 359 images (60 / 20 / 20 %). ``load_digits_data`` (two parts,
+    train / test) is unchanged. Nothing is downloaded: the data ship with scikit-learn.
+    """
+    val_fraction = _fraction(val_fraction, "val_fraction")
+    test_fraction = _fraction(test_fraction, "test_fraction")
+    if val_fraction + test_fraction >= 1.0:
+        raise ValueError(f"val_fraction + test_fraction must be below 1 to leave training data, got "
+                         f"{val_fraction:g} + {test_fraction:g} = {val_fraction + test_fraction:g}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    X, y = _digits_arrays()
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_test = max(1, int(round(test_fraction * members.size)))
+        n_val = max(1, int(round(val_fraction * members.size)))
+        parts["test"].append(members[:n_test])
+        parts["val"].append(members[n_test:n_test + n_val])
+        parts["train"].append(members[n_test + n_val:])
+    idx = {name: rng.permutation(np.concatenate(chunks)) for name, chunks in parts.items()}
+    mean = X[idx["train"]].mean(axis=0)
+    std = X[idx["train"]].std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    out = {name: standardize(X[i], mean, std)[0] for name, i in idx.items()}
+    return DigitsSplit(out["train"], y[idx["train"]], out["val"], y[idx["val"]], out["test"],
+                       y[idx["test"]], mean, std, int(seed))
