@@ -180,6 +180,139 @@ def test_defaults_are_torchs():
 
 
 # ------------------------------------------------------------------------------------------
+# parameter groups (chapter 05: weights decayed, biases not), against torch's param groups
+# ------------------------------------------------------------------------------------------
+
+def compare_groups_with_torch(ours, torch_cls, torch_groups, *, seed=1):
+    """As compare_with_torch, but torch gets param groups: torch_groups is a list of
+    (keys, hyperparameters) pairs."""
+    problem = LeastSquares(seed)
+    params = {k: v.copy() for k, v in problem.w0.items()}
+    tparams = {k: torch.tensor(v.copy(), dtype=torch.float64) for k, v in problem.w0.items()}
+    topt = torch_cls([{"params": [tparams[k] for k in keys], **kw} for keys, kw in torch_groups],
+                     foreach=False)
+    err = 0.0
+    for t in range(1, STEPS + 1):
+        ours.step(params, problem.grad(ours.gradient_point(params), t))
+        tgrads = problem.grad({k: v.numpy() for k, v in tparams.items()}, t)
+        for k, p in tparams.items():
+            p.grad = torch.from_numpy(tgrads[k])
+        topt.step()
+        err = max(err, rel_error(flat(params), flat({k: v.numpy() for k, v in tparams.items()})))
+    assert all(rel_error(params[k], problem.w0[k]) > 1e-3 for k in params)
+    return err, params
+
+
+GROUP_CASES = [
+    ("SGD", lambda groups: SGD(0.01, param_groups=groups), torch.optim.SGD, dict(lr=0.01)),
+    ("SGD momentum", lambda groups: SGD(0.01, momentum=0.9, param_groups=groups),
+     torch.optim.SGD, dict(lr=0.01, momentum=0.9)),
+    ("Momentum pytorch form", lambda groups: Momentum(0.01, 0.9, form="pytorch",
+                                                      param_groups=groups),
+     torch.optim.SGD, dict(lr=0.01, momentum=0.9)),
+    ("Nesterov pytorch form", lambda groups: Nesterov(0.01, 0.9, form="pytorch",
+                                                      param_groups=groups),
+     torch.optim.SGD, dict(lr=0.01, momentum=0.9, nesterov=True)),
+    ("Adam", lambda groups: Adam(0.02, param_groups=groups), torch.optim.Adam, dict(lr=0.02)),
+]
+
+
+@pytest.mark.parametrize("name, make, tcls, tkw", GROUP_CASES, ids=[c[0] for c in GROUP_CASES])
+def test_param_groups_match_torch_param_groups(name, make, tcls, tkw):
+    # weights ("W", "c") decayed, the bias "b" not; the bias group also has its own lr
+    groups = [{"params": ["W", "c"], "weight_decay": 0.05},
+              {"params": ["b"], "weight_decay": 0.0, "lr": 2 * tkw["lr"]}]
+    torch_groups = [(["W", "c"], {**tkw, "weight_decay": 0.05}),
+                    (["b"], {**tkw, "weight_decay": 0.0, "lr": 2 * tkw["lr"]})]
+    err, params = compare_groups_with_torch(make(groups), tcls, torch_groups)
+    assert err <= TOL, f"{name}: {err:.3g}"
+    # and the groups matter: one decay for everything is another run
+    err_flat, _ = compare_groups_with_torch(make(None), tcls, torch_groups)
+    assert err_flat > 1e-6
+
+
+def test_keys_in_no_group_use_the_constructor_values():
+    problem = LeastSquares(2)
+    groups = [{"params": ["b"], "weight_decay": 0.0}]
+    a = SGD(0.01, momentum=0.9, weight_decay=0.1, param_groups=groups)
+    assert a.hypers("W").weight_decay == 0.1 and a.hypers("b").weight_decay == 0.0
+    assert a.param_groups == [{"params": ["b"], "lr": 0.01, "momentum": 0.9, "dampening": 0.0,
+                               "nesterov": False, "weight_decay": 0.0}]
+    assert "param_groups=[{'params': ['b'], 'weight_decay': 0}]" in repr(a)
+    # one step from the same point: "W" and "c" move as with weight_decay=0.1 for every key,
+    # "b" as with no decay at all
+    opts = (SGD(0.01, weight_decay=0.1, param_groups=groups), SGD(0.01, weight_decay=0.1),
+            SGD(0.01))
+    moved = []
+    for opt in opts:
+        p = {k: v.copy() for k, v in problem.w0.items()}
+        opt.step(p, problem.grad(problem.w0, 1))
+        moved.append(p)
+    assert np.array_equal(moved[0]["W"], moved[1]["W"]) and np.array_equal(moved[0]["c"], moved[1]["c"])
+    assert np.array_equal(moved[0]["b"], moved[2]["b"]) and not np.array_equal(moved[0]["b"], moved[1]["b"])
+
+
+def test_setting_lr_reaches_the_groups_that_do_not_set_their_own():
+    opt = SGD(0.1, param_groups=[{"params": ["b"], "weight_decay": 0.5},
+                                 {"params": ["c"], "lr": 0.3}])
+    params = {"w": np.ones(2), "b": np.ones(2), "c": np.ones(2)}
+    opt.step(params, {k: np.ones(2) for k in params})
+    opt.lr = 0.01
+    before = {k: v.copy() for k, v in params.items()}
+    opt.step(params, {k: np.ones(2) for k in params})
+    assert np.allclose(before["w"] - params["w"], 0.01)              # default group: new lr
+    assert np.allclose(before["b"] - params["b"], 0.01 * (1 + 0.5 * before["b"]))
+    assert np.allclose(before["c"] - params["c"], 0.3)               # its own lr stays
+
+
+@pytest.mark.parametrize("groups, match", [
+    ([{"params": ["W"], "weight_decay": 1e-3}, {"params": ["W", "b"]}],
+     r"params key 'W' is in param_groups\[0\] and in param_groups\[1\]"),
+    ([{"params": ["W"], "weight_dcay": 1e-3}],
+     r"param_groups\[0\] sets 'weight_dcay', which is not a hyperparameter of SGD \(it has lr, "
+     r"momentum, dampening, nesterov, weight_decay\)"),
+    ([{"params": ["W"], "lr": -1.0}],
+     r"param_groups\[0\]: lr \(learning rate\) must be >= 0, got -1\.0"),
+    ([{"params": ["W"], "nesterov": True}], r"param_groups\[0\]: nesterov=True requires momentum > 0"),
+    ([{"weight_decay": 1e-3}], r"param_groups\[0\] must be a dict whose 'params' entry lists keys"),
+    ([{"params": "W"}], r"param_groups\[0\] must be a dict whose 'params' entry"),
+    ({"params": ["W"]}, r"param_groups must be a list of dicts"),
+])
+def test_bad_param_groups_raise_value_error(groups, match):
+    with pytest.raises(ValueError, match=match):
+        SGD(0.1, param_groups=groups)
+
+
+@pytest.mark.parametrize("cls", [SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdaBelief])
+def test_every_optimizer_accepts_param_groups(cls):
+    opt = cls(lr=0.1, param_groups=[{"params": ["b"], "lr": 0.0}])
+    params = {"w": np.ones(3), "b": np.ones(2)}
+    for _ in range(3):
+        opt.step(params, {"w": np.ones(3), "b": np.ones(2)})
+    assert np.array_equal(params["b"], np.ones(2))           # lr = 0 in its group: no update
+    assert not np.array_equal(params["w"], np.ones(3))
+
+
+@pytest.mark.parametrize("form", ["lecture", "pytorch"])
+def test_momentum_weight_decay_is_sgds(form):
+    """Momentum(weight_decay) is SGD(momentum, weight_decay) (both forms agree at constant lr)
+    and therefore torch.optim.SGD(momentum, weight_decay)."""
+    err, _ = compare_with_torch(Momentum(0.01, 0.9, form=form, weight_decay=0.05),
+                                torch.optim.SGD, dict(lr=0.01, momentum=0.9, weight_decay=0.05))
+    assert err <= TOL
+
+
+def test_nesterov_lookahead_weight_decay_is_taken_at_the_lookahead_point():
+    # L2 on f: the gradient of f + wd/2 |w|^2 at the look-ahead point u is g(u) + wd u, so the
+    # look-ahead run with weight_decay equals the one without it on the penalised gradient
+    wd = 0.1
+    a = run(Nesterov(0.05, 0.9, weight_decay=wd), 60)
+    b = run(Nesterov(0.05, 0.9), 60, grad=lambda p: {"w": bowl_grad(p)["w"] + wd * p["w"]})
+    assert rel_error(a, b) < 1e-12
+    assert rel_error(a, run(Nesterov(0.05, 0.9), 60)) > 1e-3
+
+
+# ------------------------------------------------------------------------------------------
 # the forms met in the lectures
 # ------------------------------------------------------------------------------------------
 
@@ -356,7 +489,7 @@ def test_adabelief_matches_the_paper(kw):
 
 def test_weight_decay_is_l2_added_to_the_gradient():
     wd = 0.1
-    for cls in (AdaBelief, Adam, Adagrad, RMSprop, SGD):
+    for cls in (AdaBelief, Adam, Adagrad, RMSprop, SGD, Momentum):
         a = run(cls(lr=0.05, weight_decay=wd), 30)
         b = run(cls(lr=0.05), 30, grad=lambda p: {"w": bowl_grad(p)["w"] + wd * p["w"]})
         assert rel_error(a, b) < 1e-12, cls.__name__
@@ -524,11 +657,11 @@ def test_docstring_states_every_hyperparameter_and_the_step_convention(cls):
 # ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: SGD(-0.1), r"^lr \(learning rate\) must be positive, got -0\.1$"),
+    (lambda: SGD(-0.1), r"^lr \(learning rate\) must be >= 0, got -0\.1$"),
     (lambda: Adam(lr=float("nan")), r"lr \(learning rate\) must be a finite number, got nan"),
     (lambda: Adam(lr="fast"), r"lr \(learning rate\) must be a number .* got 'fast'"),
     (lambda: SGD(col(0.1, -0.2, 0.3)),
-     r"lr \(learning rate\) must be positive, got -0\.2 \(entry \(1, 0\) of the array"),
+     r"lr \(learning rate\) must be >= 0, got -0\.2 \(entry \(1, 0\) of the array"),
     (lambda: SGD(0.1, momentum=1.0), r"momentum \(mu\) must be in \[0, 1\), got 1\.0"),
     (lambda: SGD(0.1, momentum=col(0.5, -0.1)), r"momentum \(mu\) must be in \[0, 1\), got -0\.1"),
     (lambda: SGD(0.1, dampening=1.5), r"dampening must be in \[0, 1\], got 1\.5"),
@@ -562,8 +695,10 @@ def test_lr_is_validated_when_set_by_a_schedule():
     opt = Adam()
     opt.lr = 0.5
     assert opt.lr == 0.5
-    with pytest.raises(ValueError, match=r"lr \(learning rate\) must be positive, got -1\.0"):
+    with pytest.raises(ValueError, match=r"lr \(learning rate\) must be >= 0, got -1\.0"):
         opt.lr = -1.0
+    opt.lr = 0.0                                   # 0 is allowed (no update), as in torch
+    assert opt.lr == 0.0
 
 
 def test_momentum_outside_0_1_on_purpose():

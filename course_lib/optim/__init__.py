@@ -24,15 +24,36 @@ Conventions shared by all classes
 * The step counter t starts at 1: the first call of ``step`` is step t = 1 (as in torch.optim,
   where ``state["step"]`` is incremented *before* it is used).
 * ``weight_decay`` is the classic L2 penalty of torch.optim (not AdamW's decoupled decay): it adds
-  ``weight_decay * w`` to the gradient before anything else.
+  ``weight_decay * w`` to the gradient before anything else (SGD, Momentum, Nesterov, Adagrad,
+  RMSprop, Adam, AdaBelief).
+* Parameter groups, as torch.optim's: every optimizer accepts ``param_groups``, a list of dicts
+  whose "params" entry lists keys of the params dict and whose other entries override the
+  constructor's hyperparameters for those keys; keys in no group use the constructor's values::
+
+      opt = SGD(lr=0.1, momentum=0.9, param_groups=[
+          {"params": ["W1", "W2"], "weight_decay": 1e-3},     # weights decayed
+          {"params": ["b1", "b2"], "weight_decay": 0.0}])     # biases not
+
+  A key in two groups, or a hyperparameter the optimizer does not have, is a ValueError.
+  ``opt.param_groups`` shows each group completed with the defaults (as torch does),
+  ``opt.hypers(key)`` the values in force for one key; ``opt.lr = x`` (a schedule) changes the
+  constructor's lr, which reaches every key whose group does not set its own.
+* float32 parameters are updated in float32 (buffers, scratch arrays and every operation);
+  gradients are converted to the parameter's dtype. Every step works in place (``out=``), in
+  scratch arrays allocated once per parameter.
 * Vectorised mode: any hyperparameter may be a NumPy array that broadcasts against the parameter
   arrays. With ``params = {"w": W}``, ``W`` of shape (K, d) and ``lr`` of shape (K, 1), row k of
   ``W`` is run with ``lr[k]``: K settings at once, exactly as K separate runs would go.
 * Bad input raises ``ValueError`` with a message that names the parameter and the value. A
   gradient or parameter that becomes NaN/inf raises ``DivergenceError`` (a subclass of both
-  ``FloatingPointError`` and ``ValueError``) saying at which step the run diverged; NaN is never
-  propagated silently. In vectorised sweeps where some settings are *expected* to diverge, pass
-  ``check_finite=False`` and mask the diverged rows yourself.
+  ``FloatingPointError`` and ``ValueError``) saying at which step the run diverged; its attributes
+  ``step``, ``key``, ``quantity`` ("gradient" / "parameter") and ``value`` say the same for code.
+  NaN is never propagated silently. In vectorised sweeps where some settings are *expected* to
+  diverge, pass ``check_finite=False`` and mask the diverged rows yourself
+  (``opt.freeze_rows(mask)`` zeroes their buffers; ``run_grid`` does all of this).
+* Abilities are class attributes, read instead of inspecting signatures: ``needs_hessian``
+  (Newton: ``step(params, grads, hessians=...)``) and ``lookahead`` (the gradient is wanted at
+  ``gradient_point(params)``, not at the iterate: ``Nesterov(form="lookahead")``).
 
 Modules: ``base`` (Optimizer, DivergenceError), ``sgd`` (SGD, Momentum, Nesterov), ``adaptive``
 (Adagrad, RMSprop, Adam, AdaBelief), ``newton`` (damped Newton, chapter 01), ``hessian_free``

@@ -2,9 +2,13 @@
 Ba 2015) and AdaBelief (Zhuang et al. 2020): chapter 07."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from .base import Optimizer, _flag, _hyper, _is_zero, _nonneg, _unit_interval
+from .. import _validate as V
+from .base import EPS, LR, WEIGHT_DECAY, Optimizer, _is_zero, flag, unit_interval
+from .sgd import _decayed, _descend
 
 __all__ = ["Adagrad", "RMSprop", "Adam", "AdaBelief"]
 
@@ -31,37 +35,43 @@ class Adagrad(Optimizer):
     eps : float, default 1e-10               >= 0; added outside the square root by default.
     eps_inside_sqrt : bool, default False    put eps inside the root (lecture form). Note that
                                              sqrt(1e-10) = 1e-5 then acts as the floor.
+    param_groups : list of dicts, optional   per-key hyperparameters (see ``Optimizer``).
     check_finite : bool, default True        see ``Optimizer``.
 
     State: ``state[key]["sum"]`` (= G).
     """
 
-    _hyper_names = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps",
-                    "eps_inside_sqrt")
+    _rules = {
+        "lr": LR,
+        "lr_decay": partial(V.nonneg, label="lr_decay", array=True),
+        "weight_decay": WEIGHT_DECAY,
+        "initial_accumulator_value": partial(V.nonneg, label="initial_accumulator_value",
+                                             array=True),
+        "eps": EPS,
+        "eps_inside_sqrt": flag("eps_inside_sqrt"),
+    }
 
     def __init__(self, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, eps_inside_sqrt=False, *, check_finite=True):
-        super().__init__(lr, check_finite=check_finite)
-        self.lr_decay = _nonneg(lr_decay, "lr_decay")
-        self.weight_decay = _nonneg(weight_decay, "weight_decay (L2 penalty)")
-        self.initial_accumulator_value = _nonneg(initial_accumulator_value,
-                                                 "initial_accumulator_value")
-        self.eps = _nonneg(eps, "eps")
-        self.eps_inside_sqrt = _flag(eps_inside_sqrt, "eps_inside_sqrt")
+                 eps=1e-10, eps_inside_sqrt=False, *, param_groups=None, check_finite=True):
+        super().__init__(dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                              initial_accumulator_value=initial_accumulator_value, eps=eps,
+                              eps_inside_sqrt=eps_inside_sqrt),
+                         param_groups=param_groups, check_finite=check_finite)
 
-    def _init_state(self, w):
+    def _init_state(self, w, h):
         # broadcast_to + astype always gives a fresh array, also for a 0-d parameter
-        return {"sum": np.broadcast_to(self.initial_accumulator_value, w.shape).astype(float)}
+        return {"sum": np.broadcast_to(h.initial_accumulator_value, w.shape).astype(w.dtype)}
 
-    def _update(self, w, g, state):
-        t = state["step"]
-        if not _is_zero(self.weight_decay):
-            g = g + self.weight_decay * w
-        clr = self.lr / (1 + (t - 1) * self.lr_decay)
-        G = state["sum"]
-        G += g * g
-        std = np.sqrt(G + self.eps) if self.eps_inside_sqrt else np.sqrt(G) + self.eps
-        w -= clr * g / std
+    def _update(self, w, g, state, h, ki):
+        g = _decayed(w, g, h.weight_decay, ki)
+        clr = h.lr / (1 + (state["step"] - 1) * h.lr_decay)
+        G, tmp = state["sum"], ki.scratch(1)
+        np.multiply(g, g, out=tmp)
+        G += tmp
+        _denominator(G, h.eps, h.eps_inside_sqrt, tmp)
+        np.divide(g, tmp, out=tmp)
+        tmp *= clr
+        w -= tmp
 
 
 class RMSprop(Optimizer):
@@ -90,53 +100,62 @@ class RMSprop(Optimizer):
     momentum : float, default 0        in [0, 1).
     centered : bool, default False     normalise by an estimate of the variance of g.
     eps_inside_sqrt : bool, default False
+    param_groups : list of dicts, optional   per-key hyperparameters (see ``Optimizer``).
     check_finite : bool, default True  see ``Optimizer``.
 
     State: ``square_avg`` (S), ``grad_avg`` (gbar, centered only), ``momentum_buffer`` (b).
     """
 
-    _hyper_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered",
-                    "eps_inside_sqrt")
+    _rules = {
+        "lr": LR,
+        "alpha": unit_interval("alpha (decay rate of the squared-gradient average)"),
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "momentum": unit_interval("momentum (mu)"),
+        "centered": flag("centered"),
+        "eps_inside_sqrt": flag("eps_inside_sqrt"),
+    }
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, eps_inside_sqrt=False, *, check_finite=True):
-        super().__init__(lr, check_finite=check_finite)
-        self.alpha = _unit_interval(alpha, "alpha (decay rate of the squared-gradient average)")
-        self.eps = _nonneg(eps, "eps")
-        self.weight_decay = _nonneg(weight_decay, "weight_decay (L2 penalty)")
-        self.momentum = _unit_interval(momentum, "momentum (mu)")
-        self.centered = _flag(centered, "centered")
-        self.eps_inside_sqrt = _flag(eps_inside_sqrt, "eps_inside_sqrt")
+                 centered=False, eps_inside_sqrt=False, *, param_groups=None, check_finite=True):
+        super().__init__(dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                              momentum=momentum, centered=centered,
+                              eps_inside_sqrt=eps_inside_sqrt),
+                         param_groups=param_groups, check_finite=check_finite)
 
-    def _init_state(self, w):
+    def _init_state(self, w, h):
         state = {"square_avg": np.zeros_like(w)}
-        if self.centered:
+        if h.centered:
             state["grad_avg"] = np.zeros_like(w)
-        if not _is_zero(self.momentum):
+        if not _is_zero(h.momentum):
             state["momentum_buffer"] = np.zeros_like(w)
         return state
 
-    def _update(self, w, g, state):
-        alpha = self.alpha
-        if not _is_zero(self.weight_decay):
-            g = g + self.weight_decay * w
-        S = state["square_avg"]
+    def _update(self, w, g, state, h, ki):
+        alpha = h.alpha
+        g = _decayed(w, g, h.weight_decay, ki)
+        S, tmp = state["square_avg"], ki.scratch(1)
         S *= alpha
-        S += (1 - alpha) * g * g
-        if self.centered:
+        np.multiply(g, 1 - alpha, out=tmp)
+        tmp *= g
+        S += tmp
+        var = S
+        if h.centered:
             gbar = state["grad_avg"]
-            gbar += (1 - alpha) * (g - gbar)
-            var = S - gbar * gbar
-        else:
-            var = S
-        denom = np.sqrt(var + self.eps) if self.eps_inside_sqrt else np.sqrt(var) + self.eps
-        if not _is_zero(self.momentum):
+            _lerp(gbar, g, 1 - alpha, tmp)
+            np.multiply(gbar, gbar, out=tmp)
+            np.subtract(S, tmp, out=tmp)
+            var = tmp
+        _denominator(var, h.eps, h.eps_inside_sqrt, tmp)
+        np.divide(g, tmp, out=tmp)
+        if not _is_zero(h.momentum):
             b = state["momentum_buffer"]
-            b *= self.momentum
-            b += g / denom
-            w -= self.lr * b
+            b *= h.momentum
+            b += tmp
+            _descend(w, b, h.lr, ki)
         else:
-            w -= self.lr * g / denom
+            tmp *= h.lr
+            w -= tmp
 
 
 class Adam(Optimizer):
@@ -173,56 +192,70 @@ class Adam(Optimizer):
     amsgrad : bool, default False         AMSGrad: normalise by the running maximum of v.
     bias_correction : bool, default True
     eps_inside_sqrt : bool, default False
+    param_groups : list of dicts, optional   per-key hyperparameters (see ``Optimizer``).
     check_finite : bool, default True     see ``Optimizer``.
 
     Memory: two extra arrays per parameter (three with amsgrad). State: ``exp_avg`` (m),
     ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (vmax, amsgrad only).
     """
 
-    _hyper_names = ("lr", "betas", "eps", "weight_decay", "amsgrad", "bias_correction",
-                    "eps_inside_sqrt")
+    _rules = {
+        "lr": LR,
+        "betas": None,                           # a pair, checked by _betas
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "amsgrad": flag("amsgrad"),
+        "bias_correction": flag("bias_correction"),
+        "eps_inside_sqrt": flag("eps_inside_sqrt"),
+    }
 
     def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
-                 bias_correction=True, eps_inside_sqrt=False, *, check_finite=True):
-        super().__init__(lr, check_finite=check_finite)
-        self.betas = _betas(betas)
-        self.eps = _nonneg(eps, "eps")
-        self.weight_decay = _nonneg(weight_decay, "weight_decay (L2 penalty)")
-        self.amsgrad = _flag(amsgrad, "amsgrad")
-        self.bias_correction = _flag(bias_correction, "bias_correction")
-        self.eps_inside_sqrt = _flag(eps_inside_sqrt, "eps_inside_sqrt")
+                 bias_correction=True, eps_inside_sqrt=False, *, param_groups=None,
+                 check_finite=True):
+        super().__init__(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                              amsgrad=amsgrad, bias_correction=bias_correction,
+                              eps_inside_sqrt=eps_inside_sqrt),
+                         param_groups=param_groups, check_finite=check_finite)
 
-    def _init_state(self, w):
+    def _rule(self, name):
+        return _betas if name == "betas" else self._rules[name]
+
+    def _init_state(self, w, h):
         state = {"exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
-        if self.amsgrad:
+        if h.amsgrad:
             state["max_exp_avg_sq"] = np.zeros_like(w)
         return state
 
-    def _update(self, w, g, state):
+    def _update(self, w, g, state, h, ki):
         t = state["step"]
-        beta1, beta2 = self.betas
-        if not _is_zero(self.weight_decay):
-            g = g + self.weight_decay * w
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        # m <- beta1 m + (1 - beta1) g, written as torch computes it (lerp)
-        m += (1 - beta1) * (g - m)
+        beta1, beta2 = h.betas
+        g = _decayed(w, g, h.weight_decay, ki)
+        m, v, tmp = state["exp_avg"], state["exp_avg_sq"], ki.scratch(1)
+        _lerp(m, g, 1 - beta1, tmp)                     # m <- beta1 m + (1 - beta1) g, as torch
         v *= beta2
-        v += (1 - beta2) * g * g
-        if self.amsgrad:
+        np.multiply(g, 1 - beta2, out=tmp)
+        tmp *= g
+        v += tmp                                        # v <- beta2 v + (1 - beta2) g^2
+        if h.amsgrad:
             vmax = state["max_exp_avg_sq"]
             np.maximum(vmax, v, out=vmax)
             v = vmax
-        if self.bias_correction:
-            bias_correction1 = 1 - beta1 ** t
-            bias_correction2 = 1 - beta2 ** t
+        if h.bias_correction:
+            bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
         else:
             bias_correction1 = bias_correction2 = 1.0
-        step_size = self.lr / bias_correction1
-        if self.eps_inside_sqrt:
-            denom = np.sqrt(v / bias_correction2 + self.eps)
+        step_size = h.lr / bias_correction1
+        if h.eps_inside_sqrt:
+            np.divide(v, bias_correction2, out=tmp)
+            tmp += h.eps
+            np.sqrt(tmp, out=tmp)
         else:
-            denom = np.sqrt(v) / bias_correction2 ** 0.5 + self.eps
-        w -= step_size * m / denom
+            np.sqrt(v, out=tmp)
+            tmp /= bias_correction2 ** 0.5
+            tmp += h.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        w -= tmp
 
 
 class AdaBelief(Optimizer):
@@ -248,38 +281,62 @@ class AdaBelief(Optimizer):
     betas : (float, float), default (0.9, 0.999)   each in [0, 1).
     eps : float, default 1e-16            >= 0.
     weight_decay : float, default 0       L2 penalty added to g, >= 0.
+    param_groups : list of dicts, optional   per-key hyperparameters (see ``Optimizer``).
     check_finite : bool, default True     see ``Optimizer``.
 
     State: ``exp_avg`` (m), ``exp_avg_var`` (s).
     """
 
-    _hyper_names = ("lr", "betas", "eps", "weight_decay")
+    _rules = {"lr": LR, "betas": None, "eps": EPS, "weight_decay": WEIGHT_DECAY}
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-16, weight_decay=0, *,
-                 check_finite=True):
-        super().__init__(lr, check_finite=check_finite)
-        self.betas = _betas(betas)
-        self.eps = _nonneg(eps, "eps")
-        self.weight_decay = _nonneg(weight_decay, "weight_decay (L2 penalty)")
+                 param_groups=None, check_finite=True):
+        super().__init__(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay),
+                         param_groups=param_groups, check_finite=check_finite)
 
-    def _init_state(self, w):
+    def _rule(self, name):
+        return _betas if name == "betas" else self._rules[name]
+
+    def _init_state(self, w, h):
         return {"exp_avg": np.zeros_like(w), "exp_avg_var": np.zeros_like(w)}
 
-    def _update(self, w, g, state):
+    def _update(self, w, g, state, h, ki):
         t = state["step"]
-        beta1, beta2 = self.betas
-        if not _is_zero(self.weight_decay):
-            g = g + self.weight_decay * w
-        m, s = state["exp_avg"], state["exp_avg_var"]
+        beta1, beta2 = h.betas
+        g = _decayed(w, g, h.weight_decay, ki)
+        m, s, tmp = state["exp_avg"], state["exp_avg_var"], ki.scratch(1)
         m *= beta1
-        m += (1 - beta1) * g
-        d = g - m
+        np.multiply(g, 1 - beta1, out=tmp)
+        m += tmp                                        # m <- beta1 m + (1 - beta1) g
+        np.subtract(g, m, out=tmp)                      # g - m, with the new m
+        np.multiply(tmp, tmp, out=tmp)
+        tmp *= 1 - beta2
         s *= beta2
-        s += (1 - beta2) * d * d
-        s += self.eps
-        step_size = self.lr / (1 - beta1 ** t)
-        denom = np.sqrt(s) / (1 - beta2 ** t) ** 0.5 + self.eps
-        w -= step_size * m / denom
+        s += tmp
+        s += h.eps                                      # s <- beta2 s + (1 - beta2)(g - m)^2 + eps
+        np.sqrt(s, out=tmp)
+        tmp /= (1 - beta2 ** t) ** 0.5
+        tmp += h.eps                                    # sqrt(s_hat) + eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= h.lr / (1 - beta1 ** t)                  # lr * m_hat / (sqrt(s_hat) + eps)
+        w -= tmp
+
+
+def _lerp(m, g, weight, tmp):
+    """m <- m + weight * (g - m) in place, as torch's lerp_ (weight < 1/2)."""
+    np.subtract(g, m, out=tmp)
+    tmp *= weight
+    m += tmp
+
+
+def _denominator(var, eps, inside, out):
+    """sqrt(var) + eps, or sqrt(var + eps) with eps_inside_sqrt (the lecture form), into out."""
+    if inside:
+        np.add(var, eps, out=out)
+        np.sqrt(out, out=out)
+    else:
+        np.sqrt(var, out=out)
+        out += eps
 
 
 def _betas(betas):
@@ -288,5 +345,5 @@ def _betas(betas):
         raise ValueError(
             f"betas must be a pair (beta1, beta2) such as (0.9, 0.999), got {betas!r}"
         )
-    return (_unit_interval(betas[0], "betas[0] (beta1)"),
-            _unit_interval(betas[1], "betas[1] (beta2)"))
+    return (unit_interval("betas[0] (beta1)")(betas[0]),
+            unit_interval("betas[1] (beta2)")(betas[1]))

@@ -1,77 +1,82 @@
-"""The base class every course optimizer derives from, and the validation of hyperparameters.
+"""The base class every course optimizer derives from, and the divergence error it raises.
 
 The conventions shared by all optimizers are in the docstring of :mod:`course_lib.optim`.
 """
 from __future__ import annotations
 
+import math
+from functools import partial
+
 import numpy as np
+
+from .. import _validate as V
 
 __all__ = ["DivergenceError", "Optimizer"]
 
 
 class DivergenceError(FloatingPointError, ValueError):
-    """A gradient or a parameter became NaN/inf: the run has diverged."""
+    """A gradient or a parameter (or, in the runner, the loss) became NaN/inf: the run diverged.
 
+    Attributes (read by :func:`course_lib.runner.run`; never parse the message):
 
-# --------------------------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------------------------
-
-def _fmt(x) -> str:
-    """A number as a student would write it: -0.1, 1e-08, nan, inf."""
-    return repr(float(x))
-
-
-def _hyper(value, label, *, rule=None, ok=None, hint=""):
-    """Validate one hyperparameter and return it as a Python float or a float64 array.
-
-    label: how the message names it, e.g. "lr (learning rate)".
-    ok:    a function of the float array returning a boolean mask of allowed entries.
-    rule:  the words for the condition, e.g. "must be in [0, 1)".
-    hint:  appended after the value when the rule is broken, e.g. "; pass ... to allow it".
-    Arrays are checked elementwise; the message quotes the first offending entry and its index.
+    step : int        the step t at which it happened (t = 1 is the first step)
+    key :             the params dict key of the offending array (None for the loss)
+    quantity : str    "gradient", "parameter" or "loss"
+    value : float     the first non-finite entry (nan, inf or -inf), or the offending loss
     """
-    if isinstance(value, (bool, np.bool_)) or value is None:
-        raise ValueError(f"{label} must be a number or a NumPy array of numbers, got {value!r}")
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{label} must be a number or a NumPy array of numbers, got {value!r}"
-        ) from None
-    bad = ~np.isfinite(arr)
-    reason, tail = "must be a finite number", ""
-    if not bad.any() and ok is not None:
-        bad = ~np.asarray(ok(arr), dtype=bool)
-        reason, tail = rule, hint
-    if bad.any():
-        if arr.ndim == 0:
-            raise ValueError(f"{label} {reason}, got {_fmt(arr)}{tail}")
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{label} {reason}, got {_fmt(arr[idx])} (entry {idx} of the array of shape "
-            f"{arr.shape}){tail}"
-        )
-    return float(arr) if arr.ndim == 0 else arr
+
+    def __init__(self, message="", *, step=None, key=None, quantity=None, value=None):
+        super().__init__(message)
+        self.step, self.key, self.quantity, self.value = step, key, quantity, value
+
+    @property
+    def what(self) -> str:
+        """What became non-finite, in words, without the step and the advice."""
+        if self.quantity == "gradient":
+            return f"gradient for {self.key!r} contains NaN/inf"
+        if self.quantity == "parameter":
+            return f"params[{self.key!r}] became NaN/inf"
+        if self.quantity == "loss":
+            return f"loss = {V.fmt(self.value, 3)}"
+        return str(self)
 
 
-def _flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+# one line per hyperparameter: the rules shared by several optimizers
+LR = partial(V.nonneg, label="lr (learning rate)", array=True)
+WEIGHT_DECAY = partial(V.nonneg, label="weight_decay (L2 penalty)", array=True)
+EPS = partial(V.nonneg, label="eps", array=True)
 
 
-def _nonneg(value, label):
-    return _hyper(value, label, rule="must be >= 0", ok=lambda a: a >= 0)
+def unit_interval(label):
+    """The rule "must be in [0, 1)" (momentum, decay rates)."""
+    return partial(V.interval, label=label, lo=0, hi=1, hi_open=True, array=True)
 
 
-def _unit_interval(value, label):
-    return _hyper(value, label, rule="must be in [0, 1)", ok=lambda a: (a >= 0) & (a < 1))
+def flag(label):
+    return partial(V.flag, label=label)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """True if every entry of ``a`` is finite, in one fast pass: a dot product is NaN/inf when any
+    entry is (BLAS, no temporary array); only when it overflows is the exact test run. A few
+    entries are tested one by one (cheaper than any NumPy call)."""
+    if a.size <= 32:
+        return all(map(math.isfinite, a.ravel().tolist()))
+    if a.flags.c_contiguous:
+        flat = a.reshape(-1)
+        with np.errstate(over="ignore"):
+            if math.isfinite(flat.dot(flat)):
+                return True
+    return bool(np.isfinite(a).all())
+
+
+def _first_bad(a: np.ndarray) -> float:
+    return float(a.reshape(-1)[np.flatnonzero(~np.isfinite(a))[0]])
 
 
 def _is_zero(h) -> bool:
     """True if a (scalar or array) hyperparameter is zero everywhere."""
-    return not np.any(h)
+    return not np.any(h) if isinstance(h, np.ndarray) else h == 0
 
 
 def _show(h) -> str:
@@ -84,19 +89,73 @@ def _show(h) -> str:
     return repr(h)
 
 
-# --------------------------------------------------------------------------------------------
-# base class
-# --------------------------------------------------------------------------------------------
+def _cast(value, dtype):
+    """A hyperparameter in the arithmetic of a parameter: arrays in its dtype (float32 stays
+    float32), Python floats unchanged (NumPy treats them as 'weak', in the array's dtype)."""
+    if isinstance(value, np.ndarray) and value.dtype != dtype:
+        return value.astype(dtype)
+    if isinstance(value, tuple):
+        return tuple(_cast(v, dtype) for v in value)
+    return value
+
+
+class Hypers:
+    """The hyperparameters in force for one params key, as attributes (``h.lr``, ``h.betas``)."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+
+class _KeyInfo:
+    """What the optimizer knows about one params key: shape, dtype, hyperparameters, the names of
+    its parameter-shaped buffers and scratch arrays reused by every step (no per-step allocation)."""
+
+    __slots__ = ("shape", "dtype", "h", "buffers", "_scratch", "_like")
+
+    def __init__(self, w, h, buffers):
+        self.shape, self.dtype, self.h, self.buffers = w.shape, w.dtype, h, buffers
+        self._scratch, self._like = [], w
+
+    def scratch(self, i: int) -> np.ndarray:
+        """Scratch array number i, shaped like the parameter (allocated once)."""
+        while len(self._scratch) <= i:
+            self._scratch.append(np.empty_like(self._like))
+        return self._scratch[i]
+
+
+class _HyperAttribute:
+    """``opt.lr`` reads the constructor's value; ``opt.lr = x`` validates and sets it (that is how
+    the runner applies a schedule). Keys in a param group that sets ``lr`` keep the group's."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return obj.defaults[self.name]
+
+    def __set__(self, obj, value):
+        obj._set_default(self.name, value)
+
 
 class Optimizer:
     """Base class: the one interface every optimizer in the course follows.
 
-    Parameters
+    Parameters (of every optimizer)
     ----------
     lr : float or ndarray
         Learning rate eta, >= 0 (0 is allowed, as in torch.optim, and means "no update"). It is a
-        validated property: ``opt.lr = schedule(t)`` between steps changes it (that is how the
+        validated attribute: ``opt.lr = schedule(t)`` between steps changes it (that is how the
         runner applies a learning-rate schedule).
+    param_groups : list of dicts, optional
+        Per-parameter hyperparameters, as torch.optim's param groups, e.g.
+        ``[{"params": ["W1", "W2"], "weight_decay": 1e-3}, {"params": ["b1", "b2"],
+        "weight_decay": 0.0}]``. "params" lists keys of the params dict passed to ``step``; the
+        other entries override the constructor's hyperparameters for those keys; keys in no
+        group use the constructor's values. A key in two groups or an unknown hyperparameter is
+        a ValueError. Setting ``opt.lr`` later changes the constructor's value, so it reaches
+        every key whose group does not set its own lr.
     check_finite : bool, default True
         Raise ``DivergenceError`` as soon as a gradient or an updated parameter is NaN/inf.
         Set False only for vectorised sweeps that mask diverged settings themselves.
@@ -104,56 +163,172 @@ class Optimizer:
     Interface
     ---------
     ``step(params, grads)``    one update, in place; ``params`` and ``grads`` are dicts with the
-                               same keys and shapes (float64 NumPy arrays).
+                               same keys and shapes (float NumPy arrays; float32 parameters are
+                               updated in float32, gradients are converted to their dtype).
     ``gradient_point(params)`` where the caller must evaluate the gradient passed to the next
-                               ``step``: ``params`` itself for every optimizer except
-                               ``Nesterov(form="lookahead")``, which returns w + mu v.
+                               ``step``: ``params`` itself unless ``lookahead`` is True.
     ``reset()``                forget all state (buffers and step counters).
+    ``freeze_rows(mask)``      vectorised mode: zero the rows ``mask`` (boolean, over the first
+                               axis) of every buffer, so a diverged setting fed zero gradients
+                               stays where it is (``run_grid`` does this).
     ``state``                  per-parameter state: ``state[key]["step"]`` is the number of steps
                                taken for that key (t = 1 on the first step), plus the buffers.
-    ``needs_hessian``          False here. A second-order subclass (Newton) sets it True and
-                               defines ``step(params, grads, hessians=None)``.
+    ``defaults``               the constructor's hyperparameters (validated); ``param_groups``
+                               the groups, each completed with the defaults, as in torch.
+
+    Abilities (class attributes a caller reads instead of inspecting the class)
+    ---------
+    ``needs_hessian``  False here. A second-order subclass (Newton) sets it True and defines
+                       ``step(params, grads, hessians=None)``.
+    ``lookahead``      False here: the gradient is taken at the iterate itself. True for
+                       ``Nesterov(form="lookahead")``, whose ``gradient_point`` is w + mu v.
 
     Subclassing
     -----------
-    Set ``_hyper_names`` (the constructor arguments shown by ``repr``), implement
-    ``_init_state(w) -> dict`` (buffers for one parameter, without "step") and
-    ``_update(w, g, state)`` (one in-place update; ``state["step"]`` already holds the current t).
-    A subclass that needs a different ``step`` signature can reuse ``_check_inputs``,
-    ``_state_for``, ``_check_grads_finite`` and ``_check_params_finite``.
+    Set ``_rules`` (hyperparameter name -> validating function, in the order of the
+    constructor; ``repr`` shows them), pass the values to ``super().__init__(dict(...))``,
+    implement ``_init_state(w, h) -> dict`` (the buffers of one parameter, without "step") and
+    ``_update(w, g, state, h, ki)``: one in-place update with ``state["step"]`` already holding t,
+    the hyperparameters ``h`` of this key (``h.lr``, ...) and ``ki.scratch(i)`` for temporaries.
+    Cross-checks between hyperparameters go in ``_check_together(values)``.
     """
 
     needs_hessian: bool = False
-    _hyper_names: tuple = ("lr",)
+    lookahead: bool = False
+    _rules: dict = {"lr": LR}
+    _quiet: tuple = ()          # hyperparameters repr shows only when they are not 0
 
-    def __init__(self, lr, *, check_finite=True):
-        self.lr = lr
-        self.check_finite = _flag(check_finite, "check_finite")
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls._rules:
+            if not isinstance(getattr(cls, name, None), _HyperAttribute):
+                setattr(cls, name, _HyperAttribute(name))
+
+    def __init__(self, hypers, *, param_groups=None, check_finite=True):
+        if not isinstance(hypers, dict):        # Optimizer(lr) used directly
+            hypers = {"lr": hypers}
+        self.check_finite = V.flag(check_finite, "check_finite")
+        self.defaults = self._checked(hypers)
+        self._groups = self._parse_groups(param_groups)
         self.state: dict = {}
+        self._info: dict = {}
+        self._hypers: dict = {}
 
-    # -- the learning rate is validated whenever it is set (schedules set it between steps) --
+    # -- hyperparameters -------------------------------------------------------------------
     @property
-    def lr(self):
-        return self._lr
+    def _hyper_names(self) -> tuple:
+        return tuple(self._rules)
 
-    @lr.setter
-    def lr(self, value):
-        self._lr = _hyper(value, "lr (learning rate)", rule="must be positive",
-                          ok=lambda a: a >= 0)
+    def _rule(self, name):
+        return self._rules[name]
+
+    def _check_together(self, values: dict) -> None:
+        """Cross-checks between hyperparameters (e.g. nesterov needs momentum > 0)."""
+
+    def _checked(self, values: dict) -> dict:
+        out = {name: self._rule(name)(value) for name, value in values.items()}
+        self._check_together(out)
+        return out
+
+    def _parse_groups(self, param_groups) -> list:
+        """[(keys, overrides)] after checking every group; merged values are checked too."""
+        if param_groups is None:
+            return []
+        example = "[{'params': ['W1', 'W2'], 'weight_decay': 1e-3}]"
+        if not isinstance(param_groups, (list, tuple)):
+            raise ValueError(f"param_groups must be a list of dicts such as {example}, "
+                             f"got {param_groups!r}")
+        groups, owner = [], {}
+        for i, group in enumerate(param_groups):
+            keys = group.get("params") if isinstance(group, dict) else None
+            if not isinstance(keys, (list, tuple, set, frozenset)):
+                raise ValueError(f"param_groups[{i}] must be a dict whose 'params' entry lists keys "
+                                 f"of the params dict, such as {example}, got {group!r}")
+            for key in keys:
+                if key in owner:
+                    raise ValueError(f"params key {key!r} is in param_groups[{owner[key]}] and in "
+                                     f"param_groups[{i}]; put each key in one group only")
+                owner[key] = i
+            unknown = [name for name in group if name != "params" and name not in self._rules]
+            if unknown:
+                raise ValueError(
+                    f"param_groups[{i}] sets {unknown[0]!r}, which is not a hyperparameter of "
+                    f"{type(self).__name__} (it has {', '.join(self._hyper_names)})")
+            overrides = {name: v for name, v in group.items() if name != "params"}
+            try:
+                merged = self._checked({**self.defaults, **overrides})
+            except ValueError as err:
+                raise ValueError(f"param_groups[{i}]: {err}") from None
+            groups.append((tuple(keys), {name: merged[name] for name in overrides}))
+        return groups
+
+    @property
+    def param_groups(self) -> list:
+        """The groups as torch shows them: each dict holds "params" and every hyperparameter."""
+        return [{"params": list(keys), **self.defaults, **over} for keys, over in self._groups]
+
+    def _set_default(self, name, value) -> None:
+        value = self._rule(name)(value)
+        values = {**self.defaults, name: value}
+        self._check_together(values)
+        for _, over in self._groups:
+            if name not in over:
+                self._check_together({**values, **over})
+        self.defaults[name] = value
+        for (gi, dtype), h in self._hypers.items():
+            if gi < 0 or name not in self._groups[gi][1]:
+                setattr(h, name, _cast(value, dtype))
+        if isinstance(value, np.ndarray):
+            for key, ki in self._info.items():
+                self._check_broadcast(key, ki.shape, {name: value})
+
+    def _group_index(self, key) -> int:
+        for gi, (keys, _) in enumerate(self._groups):
+            if key in keys:
+                return gi
+        return -1
+
+    def _hypers_for(self, key, dtype) -> Hypers:
+        gi = self._group_index(key)
+        h = self._hypers.get((gi, dtype))
+        if h is None:
+            values = {**self.defaults, **(self._groups[gi][1] if gi >= 0 else {})}
+            h = self._hypers[(gi, dtype)] = Hypers({n: _cast(v, dtype) for n, v in values.items()})
+        return h
+
+    def hypers(self, key) -> Hypers:
+        """The hyperparameters in force for params key ``key`` (its group's, else the defaults)."""
+        return self._hypers_for(key, np.dtype(np.float64))
+
+    @staticmethod
+    def _check_broadcast(key, shape, values: dict) -> None:
+        for name, value in values.items():
+            parts = ([(f"{name}[{i}]", v) for i, v in enumerate(value)]
+                     if isinstance(value, tuple) else [(name, value)])
+            for label, h in parts:
+                if not isinstance(h, np.ndarray):
+                    continue
+                try:
+                    fits = np.broadcast_shapes(h.shape, shape) == shape
+                except ValueError:
+                    fits = False
+                if not fits:
+                    raise ValueError(
+                        f"{label} has shape {h.shape}, which does not broadcast against "
+                        f"params[{key!r}] of shape {shape}; in vectorised mode give one row per "
+                        f"setting, e.g. shape ({shape[0] if shape else 1}, 1)")
 
     # -- public interface --------------------------------------------------------------------
     def step(self, params, grads) -> None:
         """Apply one update to every array in ``params``, in place."""
-        grads = self._check_inputs(params, grads)
-        states = {key: self._state_for(key, w) for key, w in params.items()}
+        items = self._prepare(params, grads)
         if self.check_finite:
-            self._check_grads_finite(grads, states)
-        for key, w in params.items():
-            state = states[key]
+            self._check_grads_finite(items)
+        for key, w, g, state, ki in items:
             state["step"] += 1
-            self._update(w, grads[key], state)
+            self._update(w, g, state, ki.h, ki)
         if self.check_finite:
-            self._check_params_finite(params, states)
+            self._check_params_finite(items)
 
     def gradient_point(self, params):
         """Where to evaluate the gradient for the next step: ``params`` itself (not a copy)."""
@@ -162,9 +337,24 @@ class Optimizer:
     def reset(self) -> None:
         """Forget all per-parameter state: the next step is t = 1 again with zero buffers."""
         self.state = {}
+        self._info = {}
+
+    def freeze_rows(self, mask) -> None:
+        """Zero the rows ``mask`` (a boolean array over the first axis) of every buffer of every
+        key: with zero gradients from then on, those settings of a vectorised run stop moving."""
+        mask = np.asarray(mask, dtype=bool)
+        for key, state in self.state.items():
+            ki = self._info.get(key)
+            for name in (ki.buffers if ki is not None else ()):
+                state[name][mask] = 0
 
     def __repr__(self) -> str:
-        args = [f"{name}={_show(getattr(self, name))}" for name in self._hyper_names]
+        args = [f"{name}={_show(value)}" for name, value in self.defaults.items()
+                if not (name in self._quiet and _show(value) == "0")]
+        if self._groups:
+            groups = ", ".join("{" + ", ".join([f"'params': {list(keys)!r}"] + [
+                f"{n!r}: {_show(v)}" for n, v in over.items()]) + "}" for keys, over in self._groups)
+            args.append(f"param_groups=[{groups}]")
         # keyword-only switches are shown only when they differ from their default
         if getattr(self, "allow_unstable", False):
             args.append("allow_unstable=True")
@@ -173,113 +363,100 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(args)})"
 
     # -- hooks for subclasses ------------------------------------------------------------------
-    def _init_state(self, w) -> dict:
+    def _init_state(self, w, h) -> dict:
         return {}
 
-    def _update(self, w, g, state) -> None:
+    def _update(self, w, g, state, h, ki) -> None:
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------------
-    def _array_hypers(self):
-        """(name, array) for every hyperparameter given as an array (vectorised mode)."""
-        out = []
-        for name in self._hyper_names:
-            value = getattr(self, name)
-            if isinstance(value, tuple):
-                out += [(f"{name}[{i}]", v) for i, v in enumerate(value)
-                        if isinstance(v, np.ndarray)]
-            elif isinstance(value, np.ndarray):
-                out.append((name, value))
-        return out
-
-    def _check_inputs(self, params, grads):
-        """Check keys, types and shapes; return grads as float64 arrays (same dict keys)."""
-        if not isinstance(params, dict):
-            raise ValueError(
-                f"params must be a dict of NumPy arrays such as {{'w': w}}, "
-                f"got {type(params).__name__}"
-            )
-        if not isinstance(grads, dict):
-            raise ValueError(
-                f"grads must be a dict of NumPy arrays with the same keys as params, "
-                f"got {type(grads).__name__}"
-            )
-        missing = [k for k in params if k not in grads]
-        if missing:
-            raise ValueError(
-                f"grads has no gradient for params[{missing[0]!r}] "
-                f"(params has keys {list(params)}, grads has keys {list(grads)})"
-            )
-        extra = [k for k in grads if k not in params]
-        if extra:
-            raise ValueError(
-                f"grads[{extra[0]!r}] has no matching parameter "
-                f"(params has keys {list(params)}, grads has keys {list(grads)})"
-            )
-        out = {}
+    def _prepare(self, params, grads) -> list:
+        """Check the dicts, arrays and shapes; return [(w, g, state, key info)] with every g an
+        array of w's dtype (tuples (key, w, g, state, ki)). The checks of a key are done in full once; later steps only compare
+        types, shapes and dtypes."""
+        if type(params) is not dict or type(grads) is not dict or len(grads) != len(params):
+            _check_dicts(params, grads)
+        items = []
         for key, w in params.items():
-            if not (isinstance(w, np.ndarray) and np.issubdtype(w.dtype, np.floating)):
-                what = f"{w.dtype} array" if isinstance(w, np.ndarray) else type(w).__name__
-                raise ValueError(
-                    f"params[{key!r}] must be a NumPy array of floats (it is updated in place), "
-                    f"got {what}; use np.array(..., dtype=float)"
-                )
-            try:
-                g = np.asarray(grads[key], dtype=float)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"grads[{key!r}] must be an array of numbers, got {grads[key]!r}"
-                ) from None
-            if g.shape != w.shape:
-                raise ValueError(
-                    f"grads[{key!r}] has shape {g.shape}, params[{key!r}] has shape {w.shape}"
-                )
-            for name, h in self._array_hypers():
-                try:
-                    fits = np.broadcast_shapes(h.shape, w.shape) == w.shape
-                except ValueError:
-                    fits = False
-                if not fits:
-                    raise ValueError(
-                        f"{name} has shape {h.shape}, which does not broadcast against "
-                        f"params[{key!r}] of shape {w.shape}; in vectorised mode give one row per "
-                        f"setting, e.g. shape ({w.shape[0] if w.ndim else 1}, 1)"
-                    )
-            out[key] = g
-        return out
+            ki, state = self._info.get(key), self.state.get(key)
+            if (ki is None or state is None or type(w) is not np.ndarray or w.shape != ki.shape
+                    or w.dtype != ki.dtype):
+                ki, state = self._bind(key, w, state)
+            g = grads.get(key)
+            if type(g) is not np.ndarray or g.shape != ki.shape or g.dtype != ki.dtype:
+                g = _as_grad(key, w, params, grads)
+            items.append((key, w, g, state, ki))
+        return items
 
-    def _state_for(self, key, w) -> dict:
-        state = self.state.get(key)
-        if state is None:
-            state = {"step": 0, **self._init_state(w)}
-            self.state[key] = state
-        return state
+    def _bind(self, key, w, state):
+        """First sight of params[key] (or after reset): check it, create its state."""
+        if not (isinstance(w, np.ndarray) and np.issubdtype(w.dtype, np.floating)):
+            what = f"{w.dtype} array" if isinstance(w, np.ndarray) else type(w).__name__
+            raise ValueError(
+                f"params[{key!r}] must be a NumPy array of floats (it is updated in place), "
+                f"got {what}; use np.array(..., dtype=float)")
+        h = self._hypers_for(key, w.dtype)
+        self._check_broadcast(key, w.shape, h.__dict__)
+        if state is not None:
+            old = self._info.get(key)
+            if old is not None and (old.shape, old.dtype) != (w.shape, w.dtype):
+                raise ValueError(
+                    f"params[{key!r}] has shape {w.shape} and dtype {w.dtype}, but the optimizer's "
+                    f"state for it was made for shape {old.shape}, dtype {old.dtype}; call reset()")
+            buffers = [n for n, b in state.items() if isinstance(b, np.ndarray) and b.shape == w.shape]
+        else:
+            made = self._init_state(w, h)
+            buffers = [n for n, b in made.items() if isinstance(b, np.ndarray) and b.shape == w.shape]
+            state = self.state[key] = {"step": 0, **made}
+        ki = self._info[key] = _KeyInfo(w, h, buffers)
+        return ki, state
 
-    def _diverged_hint(self) -> str:
+    def _diverged(self, quantity, key, step, array) -> DivergenceError:
+        err = DivergenceError(step=step, key=key, quantity=quantity, value=_first_bad(array))
         hint = "the run has diverged - try a smaller learning rate"
-        if self._array_hypers():
+        if any(isinstance(v, np.ndarray) or (isinstance(v, tuple) and any(
+                isinstance(x, np.ndarray) for x in v)) for v in self.defaults.values()):
             hint += (" (vectorised run: pass check_finite=False to let the diverged settings "
                      "turn into NaN and mask them)")
-        return hint
+        err.args = (f"{err.what} at step {step}; {hint}",)
+        return err
 
-    def _check_grads_finite(self, grads, states) -> None:
-        for key, g in grads.items():
-            if not np.isfinite(g).all():
-                t = states[key]["step"] + 1
-                raise DivergenceError(
-                    f"gradient for {key!r} contains NaN/inf at step {t}; {self._diverged_hint()}"
-                )
+    def _check_grads_finite(self, items) -> None:
+        for key, w, g, state, ki in items:
+            if not _all_finite(g):
+                raise self._diverged("gradient", key, state["step"] + 1, g)
 
-    def _check_params_finite(self, params, states) -> None:
-        for key, w in params.items():
-            if not np.isfinite(w).all():
-                t = states[key]["step"]
-                raise DivergenceError(
-                    f"params[{key!r}] became NaN/inf at step {t}; {self._diverged_hint()}"
-                )
+    def _check_params_finite(self, items) -> None:
+        for key, w, g, state, ki in items:
+            if not _all_finite(w):
+                raise self._diverged("parameter", key, state["step"], w)
 
 
-# --------------------------------------------------------------------------------------------
-# SGD and momentum
-# --------------------------------------------------------------------------------------------
+def _check_dicts(params, grads) -> None:
+    """The messages for params / grads that are not matching dicts."""
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of NumPy arrays such as {{'w': w}}, "
+                         f"got {type(params).__name__}")
+    if not isinstance(grads, dict):
+        raise ValueError(f"grads must be a dict of NumPy arrays with the same keys as params, "
+                         f"got {type(grads).__name__}")
+    keys = f"(params has keys {list(params)}, grads has keys {list(grads)})"
+    missing = [k for k in params if k not in grads]
+    if missing:
+        raise ValueError(f"grads has no gradient for params[{missing[0]!r}] {keys}")
+    extra = [k for k in grads if k not in params]
+    if extra:
+        raise ValueError(f"grads[{extra[0]!r}] has no matching parameter {keys}")
 
+
+def _as_grad(key, w, params, grads) -> np.ndarray:
+    """grads[key] as an array of w's dtype and shape, or a ValueError saying what is wrong."""
+    if key not in grads:
+        _check_dicts(params, grads)
+    try:
+        g = np.asarray(grads[key], dtype=w.dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"grads[{key!r}] must be an array of numbers, got {grads[key]!r}") from None
+    if g.shape != w.shape:
+        raise ValueError(f"grads[{key!r}] has shape {g.shape}, params[{key!r}] has shape {w.shape}")
+    return g

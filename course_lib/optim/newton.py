@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import warnings
 
+from functools import partial
+
 import numpy as np
 
+from .. import _validate as V
 from .base import Optimizer
 
 __all__ = [
@@ -57,7 +60,7 @@ class IndefiniteHessianWarning(UserWarning):
     """Warned by ``Newton(on_indefinite="warn")`` when it steps with a non-positive-definite H."""
 
 
-def _fmt(eigs) -> str:
+def _eigs(eigs) -> str:
     """Eigenvalues as a student writes them: [-2, 2], [2.961, 32.96]."""
     return "[" + ", ".join(f"{float(e):.4g}" for e in np.ravel(eigs)) + "]"
 
@@ -86,7 +89,7 @@ def _not_pd_message(eigs, what: str) -> str:
             kind = "negative semidefinite (no direction curves up: the model has no minimum)"
         else:
             kind = "singular (a zero curvature: the model has no unique minimum)"
-        return (f"{what} is not positive definite: its eigenvalues are {_fmt(eigs)}, so it is {kind}. "
+        return (f"{what} is not positive definite: its eigenvalues are {_eigs(eigs)}, so it is {kind}. "
                 "The Newton step -H^-1 g would head for that stationary point, not for a minimum. "
                 "Use gradient descent here, add a multiple of the identity to H, or pass "
                 "on_indefinite='step' to take the raw step anyway.")
@@ -94,7 +97,7 @@ def _not_pd_message(eigs, what: str) -> str:
     idx = [tuple(int(i) for i in ix) for ix in np.argwhere(bad)]
     first = idx[0]
     return (f"{what} is not positive definite for {len(idx)} of {bad.size} stacked problems "
-            f"(first at index {first}, eigenvalues {_fmt(eigs[first])}). The Newton step would head "
+            f"(first at index {first}, eigenvalues {_eigs(eigs[first])}). The Newton step would head "
             "for a saddle or a maximum there; pass on_indefinite='step' to take it anyway.")
 
 
@@ -124,7 +127,7 @@ def newton_direction(g, H) -> np.ndarray:
     except np.linalg.LinAlgError:
         eigs = np.linalg.eigvalsh(H)
         raise NotPositiveDefiniteHessian(
-            f"the Hessian is singular (eigenvalues {_fmt(eigs)}), so H d = g has no unique "
+            f"the Hessian is singular (eigenvalues {_eigs(eigs)}), so H d = g has no unique "
             "solution and the Newton step is undefined", eigenvalues=eigs) from None
 
 
@@ -151,27 +154,24 @@ class Newton(Optimizer):
     """
 
     needs_hessian = True
-    _hyper_names = ("lr", "on_indefinite")
+    _rules = {
+        "lr": partial(V.positive, label="lr (the Newton step fraction eta)", array=True),
+        "on_indefinite": partial(V.choice, label="on_indefinite", options=_ON_INDEFINITE),
+    }
 
     def __init__(self, lr=1.0, on_indefinite: str = "raise", symmetry_tol: float = 1e-6, *,
-                 check_finite: bool = True):
-        super().__init__(lr, check_finite=check_finite)
-        if np.any(np.asarray(self.lr) <= 0):
-            raise ValueError(f"lr (the Newton step fraction eta) must be positive, got {lr}")
-        if on_indefinite not in _ON_INDEFINITE:
-            raise ValueError(
-                f"on_indefinite must be one of 'raise', 'warn', 'step', got {on_indefinite!r}")
-        if not (isinstance(symmetry_tol, (int, float)) and symmetry_tol >= 0):
-            raise ValueError(f"symmetry_tol must be a non-negative number, got {symmetry_tol!r}")
-        self.on_indefinite = on_indefinite
-        self.symmetry_tol = float(symmetry_tol)
+                 param_groups=None, check_finite: bool = True):
+        self.symmetry_tol = V.nonneg(symmetry_tol, "symmetry_tol")
+        super().__init__(dict(lr=lr, on_indefinite=on_indefinite), param_groups=param_groups,
+                         check_finite=check_finite)
 
-    def _init_state(self, w) -> dict:
+    def _init_state(self, w, h) -> dict:
         return {"eigenvalues": None}
 
-    def direction(self, g, H, key: str = "w") -> np.ndarray:
+    def direction(self, g, H, key: str = "w", on_indefinite: str | None = None) -> np.ndarray:
         """The Newton direction d = H^{-1} g for one parameter (the step is -lr * d), applying the
-        ``on_indefinite`` policy. g (..., d), H (..., d, d)."""
+        ``on_indefinite`` policy (this key's, unless given). g (..., d), H (..., d, d)."""
+        policy = on_indefinite or self.hypers(key).on_indefinite
         g = np.asarray(g, dtype=float)
         try:
             H = np.asarray(H, dtype=float)
@@ -192,9 +192,9 @@ class Newton(Optimizer):
             check_positive_definite(H, what=f"the Hessian for params[{key!r}]")
         except NotPositiveDefiniteHessian as err:
             st["eigenvalues"] = err.eigenvalues
-            if self.on_indefinite == "raise":
+            if policy == "raise":
                 raise
-            if self.on_indefinite == "warn":
+            if policy == "warn":
                 warnings.warn(str(err).split(" Use gradient")[0] + " Taking the raw Newton step anyway.",
                               IndefiniteHessianWarning, stacklevel=3)
         return newton_direction(g, H)
@@ -204,17 +204,18 @@ class Newton(Optimizer):
         if hessians is None:
             raise ValueError("Newton needs the Hessian: call step(params, grads, hessians={key: H}) "
                              "(course_lib.runner.run does this for optimizers with needs_hessian=True)")
-        grads = self._check_inputs(params, grads)
+        items = self._prepare(params, grads)
         if not isinstance(hessians, dict) or any(k not in hessians for k in params):
             raise ValueError(f"hessians must be a dict with the keys of params {list(params)}, "
                              f"got {list(hessians) if isinstance(hessians, dict) else type(hessians).__name__}")
-        states = {key: self._state_for(key, w) for key, w in params.items()}
         if self.check_finite:
-            self._check_grads_finite(grads, states)
+            self._check_grads_finite(items)
         # all directions first, so that a refusal leaves every parameter untouched
-        dirs = {key: self.direction(grads[key], hessians[key], key) for key in params}
-        for key, w in params.items():
-            states[key]["step"] += 1
-            w -= self.lr * dirs[key]
+        dirs = [self.direction(g, hessians[key], key, ki.h.on_indefinite)
+                for key, w, g, state, ki in items]
+        for (key, w, g, state, ki), d in zip(items, dirs):
+            state["step"] += 1
+            d *= ki.h.lr
+            w -= d
         if self.check_finite:
-            self._check_params_finite(params, states)
+            self._check_params_finite(items)
