@@ -52,15 +52,18 @@ class NonFiniteError(DivergenceError):
     """The first NaN/inf of a training step; attributes say where (a DivergenceError subclass)."""
 
     def __init__(self, step, layer, quantity, key, n_bad, size, kind):
-        self.step, self.layer, self.quantity, self.key = step, layer, quantity, key
-        self.n_bad, self.size, self.kind = int(n_bad), int(size), kind
+        n_bad, size = int(n_bad), int(size)
         where = "the loss" if quantity == "loss" else f"the {quantity} of layer {layer!r}"
         if quantity in ("gradient", "weight"):
             where += f" ({'dL/d' if quantity == 'gradient' else ''}{key})"
-        count = "" if quantity == "loss" else f" ({self.n_bad} of {self.size} entries are {kind})"
+        count = "" if quantity == "loss" else f" ({n_bad} of {size} entries are {kind})"
         value = f" (it is {kind})" if quantity == "loss" else ""
         super().__init__(f"step {step}: {where} is not finite{value}{count}: the first NaN/inf of "
                          f"this step. Cause: {HINTS[quantity]}.")
+        # set after the base class, which has attributes of the same names (step, key, quantity)
+        self.step, self.layer, self.quantity, self.key = step, layer, quantity, key
+        self.n_bad, self.size, self.kind = n_bad, size, kind
+        self.value = float("nan") if "NaN" in kind else float("inf")
 
 
 def _kind(a: np.ndarray) -> str:
