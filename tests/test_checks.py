@@ -295,3 +295,111 @@ def test_case_plain_round_trip():
             assert back.name == c.name and list(back.args) == list(c.args)
             for k in c.args:
                 np.testing.assert_array_equal(back.args[k], c.args[k])
+
+
+# ---------------------------------------------------------------------------------------------
+# float32 answers, hints matched only to the failure they explain, inputs changed in place
+
+def _array_args(ex, case):
+    return [k for k, v in case.args.items() if isinstance(v, np.ndarray) and v.size]
+
+
+INPLACE = [ex for ex in EXERCISES_ if ex.inplace_example]
+
+
+@pytest.mark.parametrize("ex", INPLACE, ids=lambda e: e.name)
+def test_inplace_message_names_the_argument_and_no_hint(ex):
+    """A right answer that then scribbles over one array input fails with the in-place message,
+    naming that argument (not another one), and with no mistake's hint."""
+    case = ex.cases()[-1]
+    target = _array_args(ex, case)[-1]
+
+    def scribbles(*args):
+        out = ex.reference(*copy_args(args))
+        arr = args[list(case.args).index(target)]
+        arr *= 3.0
+        arr += 1.0
+        return out
+
+    verdict = run_check(ex, scribbles)
+    assert verdict.status == "failed", verdict.message
+    assert f"changed its input(s) {target} in place" in verdict.message, verdict.message
+    assert ex.inplace_example in verdict.message
+    assert "hint:" not in verdict.message and verdict.mistake is None, verdict.message
+
+
+def copy_args(args):
+    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+
+
+def test_steepest_descent_in_place_is_not_blamed_on_the_zero_gradient_mistake():
+    ex = get("steepest_descent_direction")
+
+    def in_place(g):
+        norm = np.linalg.norm(g)
+        if norm == 0:
+            return np.zeros_like(g)
+        g /= -norm
+        return g.copy()
+
+    verdict = run_check(ex, in_place)
+    assert verdict.status == "failed"
+    assert "changed its input(s) g in place" in verdict.message
+    assert "g = 0" not in verdict.message and "hint:" not in verdict.message, verdict.message
+
+
+def test_patched_numpy_in_the_kernel_cannot_hide_an_input_changed_in_place(monkeypatch):
+    """Which inputs changed is decided by judge from the inputs as the function left them."""
+    def f(X, y, w):
+        y -= X @ w
+        return -2.0 / X.shape[0] * X.T @ y
+    cases = MSE.cases()
+    monkeypatch.setattr(np, "array_equal", lambda *a, **k: True)
+    collected = loads(dumps(collect(MSE, [f], cases)))
+    monkeypatch.undo()
+    verdict = judge(MSE, cases, collected)
+    assert verdict.status == "failed" and "changed its input(s) y in place" in verdict.message
+
+
+FLOAT_EXERCISES = [ex for ex in EXERCISES_
+                   if isinstance(ex.expected(ex.cases()[-1])[0], (np.ndarray, float))
+                   and not isinstance(ex.expected(ex.cases()[-1])[0], bool)]
+
+
+@pytest.mark.parametrize("ex", FLOAT_EXERCISES, ids=lambda e: e.name)
+def test_a_right_float32_answer_is_told_to_use_float64(ex):
+    def f32(*args):
+        out = ex.reference(*args)
+        return np.asarray(out, dtype=np.float32) if isinstance(out, np.ndarray) else np.float32(out)
+
+    verdict = run_check(ex, f32)
+    if verdict.passed:  # float32 happens to be exact on every case
+        return
+    assert verdict.status == "failed"
+    assert "float32" in verdict.message and "compute in float64" in verdict.message, verdict.message
+    assert "relative error" in verdict.message
+
+
+def test_float32_messages_of_the_comparisons():
+    e = np.array([1.0 / 3.0, 2.0 / 3.0])
+    m = compare_arrays(e, e.astype(np.float32), rtol=1e-10, atol=0)
+    assert "dtype float32" in m.text and "dtype=float" in m.hint
+    far = compare_arrays(e, (2 * e).astype(np.float32), rtol=1e-10, atol=0)
+    assert "expected:" in far.text and "float32" in far.text and "2 times" in far.hint
+    s = compare_scalars(1.0 / 3.0, np.float32(1.0 / 3.0), rtol=1e-10, atol=0)
+    assert "dtype float32" in s.text
+    assert compare_arrays(np.array([0.5, 2.0]), np.array([0.5, 2.0], dtype=np.float32),
+                          rtol=1e-10, atol=0) is None  # exact in float32: nothing to say
+
+
+def test_exercise_is_a_frozen_dataclass_with_the_same_keywords():
+    import dataclasses
+    ex = get("mse_gradient")
+    assert dataclasses.is_dataclass(ex)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ex.points = 100
+    again = Exercise(name="x", points=2, reference=ex.reference, fixed_cases=ex.fixed_cases,
+                     random_cases=ex.random_cases, compare=ex.compare, mistakes=list(ex.mistakes),
+                     call=ex.call, n_random=1, n_hidden=1, seed=3, chapter="c",
+                     expects=["your function x"], inplace_example="e.g.")
+    assert isinstance(again.mistakes, tuple) and again.expects == ("your function x",)

@@ -12,14 +12,16 @@ import pkgutil
 import re
 
 from .core import (CheckFailed, Case, Exercise, Mismatch, Mistake, Verdict, collect,
-                   compare_arrays, compare_scalars, judge, run_check)
+                   compare_arrays, compare_scalars, judge, run_check, with_chapter)
+from .status import Status
 
-__all__ = ["CheckFailed", "Case", "Exercise", "Mismatch", "Mistake", "Verdict", "collect",
+__all__ = ["CheckFailed", "Case", "Exercise", "Mismatch", "Mistake", "Status", "Verdict", "collect",
            "compare_arrays", "compare_scalars", "judge", "run_check", "registry", "get",
-           "chapter_modules", "BROKEN"]
+           "module_of", "chapter_modules", "BROKEN"]
 
 _CHAPTER_MODULE = re.compile(r"^ch\d\d_\w+$")
 _REGISTRY: dict[str, Exercise] | None = None
+_MODULE_OF: dict[str, str] = {}
 #: chapter modules that failed to import, with the error (one broken chapter must not break the others)
 BROKEN: dict[str, str] = {}
 
@@ -43,9 +45,9 @@ def registry() -> dict[str, Exercise]:
             for ex in getattr(module, "EXERCISES", []):
                 if ex.name in reg:
                     raise RuntimeError(f"exercise {ex.name!r} is defined twice "
-                                       f"({reg[ex.name].chapter} and {mod_name})")
-                ex.chapter = ex.chapter or mod_name
-                reg[ex.name] = ex
+                                       f"({_MODULE_OF[ex.name]} and {mod_name})")
+                reg[ex.name] = with_chapter(ex, mod_name)
+                _MODULE_OF[ex.name] = mod_name
         _REGISTRY = reg
     return _REGISTRY
 
@@ -56,3 +58,9 @@ def get(name: str) -> Exercise:
         broken = "".join(f"; course_lib/checks/{m}.py failed to import ({e})" for m, e in BROKEN.items())
         raise KeyError(f"no check called {name!r}; known checks: {', '.join(reg)}{broken}")
     return reg[name]
+
+
+def module_of(name: str) -> str:
+    """The chapter module that defines exercise `name`, e.g. "ch02_gradient_descent"."""
+    get(name)
+    return _MODULE_OF[name]

@@ -1,27 +1,43 @@
-"""The grader's half of a check that runs inside the student's kernel.
+"""The half of a check that runs inside the student's sandboxed kernel during grading.
 
-The grader (course_lib.grading) replaces each check cell by a cell that first drops every course_lib
-module from sys.modules (so whatever the notebook patched is reloaded from disk), then calls
-
-    collect_to_file(name, lambda: (mse_gradient,), cases_json, path, nonce)
-
-which calls the student's function on the cases the grader sent (as JSON, never pickles) and writes
-the answers, as JSON, to `path`. The points are decided later, in the grader's own process
-(`course_lib.checks.judge`), against references computed there.
+The grader (course_lib.grading) sends the kernel an exercise name, the names of the student's
+objects and the inputs of each case (plain JSON data); `collect_request` calls the student's
+function on them through the exercise's `call` (from the student release of this library, which
+holds no references and no hidden cases) and returns the outputs as plain JSON data. The grader
+judges them in its own process (`course_lib.checks.judge`) against references computed there: a
+kernel that lies can only change the outputs of the student's own function.
 """
 from __future__ import annotations
 
-import os
+from typing import Any, Mapping, Sequence
 
-from . import get
 from .core import FORMAT, Case, collect
-from .plain import dumps, loads
 
-#: a result file larger than this is replaced by an error (answers are a few KB)
+#: a result larger than this is replaced by an error (answers are a few KB)
 MAX_BYTES = 5_000_000
 
 
+def collect_request(exercise_name: str, object_names: Sequence[str], cases_plain: Sequence[dict],
+                    namespace: Mapping[str, Any]) -> dict:
+    """Plain data: the outputs of the student's objects (looked up in `namespace`) on the cases."""
+    from . import get
+    exercise = get(exercise_name)
+    missing = [n for n in object_names if n not in namespace]
+    if missing:
+        return {"format": FORMAT, "exercise": exercise_name, "results": [],
+                "object_error": (f"check.{exercise_name} needs {', '.join(exercise.expects)}, but "
+                                 f"{', '.join(missing)} is not defined (did its answer cell run "
+                                 "without an error?)")}
+    cases = [Case.from_plain(c) for c in cases_plain]
+    return collect(exercise, [namespace[n] for n in object_names], cases)
+
+
 def collect_to_file(name: str, objects, cases_json: str, path: str, nonce: str) -> None:
+    """The previous grader's entry point (kept until course_lib.grading's sandbox rework lands)."""
+    import os
+
+    from . import get
+    from .plain import dumps, loads
     exercise = get(name)
     cases = [Case.from_plain(c) for c in loads(cases_json)]
     try:
@@ -38,9 +54,7 @@ def collect_to_file(name: str, objects, cases_json: str, path: str, nonce: str) 
     text = dumps(result)
     if len(text) > MAX_BYTES:
         text = dumps({"format": FORMAT, "exercise": name, "results": [], "nonce": nonce,
-                      "object_error": f"{name} returned answers too big to check "
-                                      f"({len(text) // 1_000_000} MB of data)"})
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+                      "object_error": f"{name} returned answers too big to check"})
+    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
         f.write(text)
-    os.replace(tmp, path)
+    os.replace(f"{path}.tmp", path)

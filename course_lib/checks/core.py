@@ -7,31 +7,50 @@ reference answer and a list of named plausible `Mistake`s. A check is split in t
     verdict   = judge(exercise, cases, collected)   # compares with the reference; pure, no student code
 
 In a notebook `check.<name>(f)` does both in the same process and prints "✓ ..." or raises
-`CheckFailed`. The grader (course_lib.grading) runs `collect` inside the student's kernel, receives
-its result as JSON, and runs `judge` in its own process with references it computes itself, so
-nothing a student's notebook does to `check`, course_lib or numpy can change the points.
+`CheckFailed`. The grader (course_lib.grading) runs `collect` inside the student's sandboxed kernel,
+which holds only the student release of this library (no references, no hidden cases), receives
+the outputs as JSON and runs `judge` in its own process with references it computes itself.
+Everything that decides a verdict (the comparison, which inputs were changed in place, which
+mistake a wrong answer matches) happens in `judge`, from plain data.
+
+In the student release (course-release) an exercise has no reference: its `released` answers hold
+the visible cases with the reference's and each mistake's outputs, computed when it was made.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import linecache
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from .compare import (Mismatch, as_sequence, compare_arrays, compare_scalars, describe_kind,
+                      format_value)
 from .plain import Opaque, from_plain, is_real_number, to_plain, type_name
+from .status import Status
+
+__all__ = ["Case", "CheckFailed", "Exercise", "Mismatch", "Mistake", "Opaque", "ReleasedAnswers",
+           "Status", "Verdict", "as_sequence", "collect", "compare_arrays", "compare_scalars",
+           "default_call", "describe_kind", "format_value", "is_real_number", "judge",
+           "modified_inputs_mismatch", "run_check", "settle_extras", "type_name"]
 
 FORMAT = 1
 
-PASSED = "passed"
-FAILED = "failed"
-NOT_IMPLEMENTED = "not_implemented"
-ERROR = "error"
-MEMORY = "memory"
-INVALID = "invalid"
+# the verdict statuses, kept as names for modules written against them
+PASSED = Status.PASSED
+FAILED = Status.FAILED
+NOT_IMPLEMENTED = Status.NOT_IMPLEMENTED
+ERROR = Status.ERROR
+MEMORY = Status.MEMORY
+INVALID = Status.INVALID
+
+#: the key of `extras` under which a call reports its array inputs as they are after the call;
+#: `judge` turns it into extras["modified"] (the names of the inputs changed in place)
+INPUTS_AFTER = "inputs_after"
 
 
 class CheckFailed(AssertionError):
@@ -78,19 +97,14 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A plausible wrong answer: an implementation with the student's signature, and its hint."""
+    """A plausible wrong answer: an implementation with the student's signature, and its hint.
+
+    In the student release `func` is None (the mistake's outputs on the visible cases are stored).
+    """
 
     name: str
-    func: Callable
+    func: Callable | None
     hint: str
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """Why an answer differs from the expected one (text), with an optional generic hint."""
-
-    text: str
-    hint: str = ""
 
 
 def modified_inputs_mismatch(names: Sequence[str], example: str) -> Mismatch:
@@ -105,15 +119,49 @@ def modified_inputs_mismatch(names: Sequence[str], example: str) -> Mismatch:
 def default_call(objs: Sequence[Any], case: Case) -> tuple[Any, dict]:
     """Call objs[0] with copies of the case's inputs, positionally, in the order of `case.args`.
 
-    Returns (output, extras) where extras["modified"] lists the array inputs changed in place.
+    Returns (output, extras) where extras[INPUTS_AFTER] holds the array inputs as the function left
+    them; `judge` compares them with the case (in the grader's process) to find inputs changed in
+    place. A custom `call` may report its own inputs the same way.
     """
     args = {k: copy.deepcopy(v) for k, v in case.args.items()}
     output = objs[0](*args.values())
-    modified = [k for k, v in args.items()
-                if isinstance(v, np.ndarray) and not np.array_equal(v, case.args[k], equal_nan=True)]
-    return output, ({"modified": modified} if modified else {})
+    return output, {INPUTS_AFTER: {k: v for k, v in args.items() if isinstance(v, np.ndarray)}}
 
 
+def settle_extras(answer: Any, case: Case) -> tuple[Any, dict]:
+    """(output, extras) with extras[INPUTS_AFTER] replaced by extras["modified"] (names, if any).
+
+    Runs where answers are judged, on plain data: a patched numpy in the student's kernel cannot
+    hide an input changed in place.
+    """
+    output, extras = answer
+    extras = dict(extras) if isinstance(extras, dict) else {}
+    after = extras.pop(INPUTS_AFTER, None)
+    if isinstance(after, dict):
+        modified = []
+        for name, value in case.args.items():
+            if name in after and isinstance(value, np.ndarray):
+                now = after[name]
+                same = (isinstance(now, np.ndarray) and now.shape == value.shape
+                        and now.dtype.kind in "biuf" and np.array_equal(now, value, equal_nan=True))
+                if not same:
+                    modified.append(name)
+        if modified:
+            extras["modified"] = modified
+    return output, extras
+
+
+@dataclass(frozen=True)
+class ReleasedAnswers:
+    """What the student release stores instead of a reference: the visible cases, the reference's
+    answer on each and each mistake's answer (None where the mistake raised)."""
+
+    cases: tuple[Case, ...]
+    expected: Mapping[str, tuple[Any, dict]]
+    mistakes: Mapping[str, Mapping[str, tuple[Any, dict] | None]]
+
+
+@dataclass(frozen=True, eq=False)
 class Exercise:
     """A checked exercise.
 
@@ -131,37 +179,41 @@ class Exercise:
     seed : seed of the visible random cases; the grader draws hidden ones from a secret seed.
     expects : what the check must be given, in words (for the "expects a function" message).
     inplace_example : when set, an answer that is right but changed its array inputs in place
-        (`default_call` reports them) fails with `modified_inputs_mismatch(names, inplace_example)`;
+        (reported by `default_call`) fails with `modified_inputs_mismatch(names, inplace_example)`;
         e.g. "e.g. r = y - X @ w, not y -= X @ w".
+    released : set in the student release only (reference and case generators are then None).
     """
 
-    def __init__(self, name: str, points: int, reference: Callable,
-                 fixed_cases: Callable[[], list[Case]],
-                 random_cases: Callable[[np.random.Generator, int], list[Case]],
-                 compare: Callable[[Any, Any, Case], Mismatch | None],
-                 mistakes: Sequence[Mistake] = (), call: Callable = default_call,
-                 n_random: int = 3, n_hidden: int = 3, seed: int = 0, chapter: str = "",
-                 expects: Sequence[str] | None = None, inplace_example: str | None = None):
-        self.name = name
-        self.points = points
-        self.reference = reference
-        self.fixed_cases = fixed_cases
-        self.random_cases = random_cases
-        self.compare = compare
-        self.mistakes = list(mistakes)
-        self.call = call
-        self.n_random = n_random
-        self.n_hidden = n_hidden
-        self.seed = seed
-        self.chapter = chapter
-        self.expects = list(expects) if expects is not None else [f"your function {name}"]
-        self.inplace_example = inplace_example
+    name: str
+    points: int
+    reference: Callable | None
+    fixed_cases: Callable[[], list[Case]] | None
+    random_cases: Callable[[np.random.Generator, int], list[Case]] | None
+    compare: Callable[[Any, Any, Case], Mismatch | None]
+    mistakes: Sequence[Mistake] = ()
+    call: Callable = default_call
+    n_random: int = 3
+    n_hidden: int = 3
+    seed: int = 0
+    chapter: str = ""
+    expects: Sequence[str] | None = None
+    inplace_example: str | None = None
+    released: ReleasedAnswers | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mistakes", tuple(self.mistakes))
+        expects = self.expects if self.expects is not None else [f"your function {self.name}"]
+        object.__setattr__(self, "expects", tuple(expects))
 
     def __repr__(self) -> str:
         return f"<Exercise {self.name} ({self.points} points, {len(self.mistakes)} mistakes)>"
 
     def cases(self, secret: int | None = None) -> list[Case]:
         """The fixed cases, `n_random` cases from `seed` and, given a secret, `n_hidden` more."""
+        if self.released is not None:
+            if secret is not None:
+                raise ValueError(f"{self.name}: the student release has no hidden cases")
+            return list(self.released.cases)
         cases = list(self.fixed_cases())
         cases += self.random_cases(np.random.default_rng(self.seed), self.n_random)
         if secret is not None:
@@ -173,7 +225,19 @@ class Exercise:
         return cases
 
     def expected(self, case: Case) -> tuple[Any, dict]:
-        return self.call([self.reference], case)
+        """The reference's (output, extras) on `case`, extras settled (see `settle_extras`)."""
+        if self.released is not None:
+            return self.released.expected[case.name]
+        return settle_extras(self.call([self.reference], case), case)
+
+    def mistake_answer(self, mistake: Mistake, case: Case) -> tuple[Any, dict] | None:
+        """The mistake's (output, extras) on `case`; None when it raises there."""
+        if self.released is not None:
+            return self.released.mistakes.get(mistake.name, {}).get(case.name)
+        try:
+            return settle_extras(self.call([mistake.func], case), case)
+        except Exception:
+            return None
 
     def validate_objects(self, objs: Sequence[Any]) -> str | None:
         if len(objs) != len(self.expects):
@@ -187,162 +251,48 @@ class Exercise:
         return None
 
 
-# ---------------------------------------------------------------------------------------------
-# formatting
+def release_answers(exercise: Exercise) -> dict:
+    """The plain data the student release stores for `exercise` (see `released_exercise`)."""
+    cases = exercise.cases()
+    with np.errstate(all="ignore"):
+        expected = [[c.name, to_plain(exercise.expected(c))] for c in cases]
+        mistakes = [{"name": m.name, "hint": m.hint,
+                     "answers": [[c.name, to_plain(exercise.mistake_answer(m, c))] for c in cases]}
+                    for m in exercise.mistakes]
+    return {"name": exercise.name, "points": exercise.points, "chapter": exercise.chapter,
+            "n_random": exercise.n_random, "n_hidden": exercise.n_hidden, "seed": exercise.seed,
+            "expects": list(exercise.expects), "inplace_example": exercise.inplace_example,
+            "cases": [c.to_plain() for c in cases], "expected": expected, "mistakes": mistakes}
 
 
-def format_value(v: Any, precision: int = 6) -> str:
-    """A short, deterministic text for a value (arrays with `precision` significant digits)."""
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in "biufc":
-            with np.printoptions(precision=precision, threshold=12, edgeitems=3, linewidth=88,
-                                 floatmode="maxprec"):
-                text = np.array2string(v, separator=" ")
-            return " ".join(text.split()) if v.ndim > 1 else text
-        return f"array of dtype {v.dtype}"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.{precision}g}"
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, str):
-        return repr(v) if len(v) <= 60 else repr(v[:57] + "...")
-    if isinstance(v, tuple):
-        return "(" + ", ".join(format_value(x, precision) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, list):
-        if len(v) > 8:
-            return f"list of {len(v)} items"
-        return "[" + ", ".join(format_value(x, precision) for x in v) + "]"
-    if isinstance(v, Opaque):
-        return repr(v)
-    if v is None:
-        return "None"
-    return f"<{type_name(v)}>"
-
-
-def describe_kind(v: Any) -> str:
-    """'None', 'a Python list', 'a float', 'a NumPy array of shape (3,)', ..."""
-    if v is None:
-        return "None"
-    if isinstance(v, np.ndarray):
-        return f"a NumPy array of shape {tuple(v.shape)} and dtype {v.dtype}"
-    if isinstance(v, Opaque):
-        return f"too big to check ({v.type_name})" if v.too_big else _article(v.type_name)
-    if isinstance(v, list):
-        return f"a Python list of {len(v)} items"
-    if isinstance(v, tuple):
-        return f"a tuple of {len(v)} items"
-    if isinstance(v, (bool, np.bool_)):
-        return f"a bool ({v})"
-    if isinstance(v, np.generic):
-        return f"a NumPy {type(v).__name__} ({format_value(v)})"
-    if isinstance(v, (int, float)):
-        return f"{_article(type(v).__name__)} ({format_value(v)})"
-    return _article(type_name(v))
-
-
-def _article(noun: str) -> str:
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
-
-
-# ---------------------------------------------------------------------------------------------
-# comparisons
-
-
-def compare_arrays(expected: np.ndarray, got: Any, *, rtol: float, atol: float,
-                   what: str = "your answer") -> Mismatch | None:
-    """Pass when got is an ndarray of expected's shape with max|got - expected| <= atol + rtol max|expected|."""
-    expected = np.asarray(expected, dtype=float)
-    shape = tuple(expected.shape)
-    if got is None:
-        return Mismatch(f"{what} is None: did you forget `return`?")
-    if isinstance(got, (list, tuple)):
-        return Mismatch(f"{what} is {describe_kind(got)}; return a NumPy array of shape {shape} "
-                        "(e.g. wrap it in np.array(...), or compute it with array operations)")
-    if not isinstance(got, np.ndarray):
-        if is_real_number(got):
-            return Mismatch(f"{what} is a single number ({format_value(got)}); expected a NumPy "
-                            f"array of shape {shape}")
-        return Mismatch(f"{what} is {describe_kind(got)}; expected a NumPy array of shape {shape}")
-    if got.dtype.kind not in "iuf":
-        return Mismatch(f"{what} has dtype {got.dtype}; expected an array of real numbers (float64)")
-    if got.shape != shape:
-        hint = ""
-        if got.size == expected.size:
-            hint = (f"it holds the right number of entries; a ({got.size}, 1) column or a (1, {got.size}) "
-                    "row usually comes from reshaping or from np.dot/@ on 2-D arrays: keep vectors 1-D")
-        return Mismatch(f"{what} has shape {got.shape}; expected shape {shape}", hint)
-    g = got.astype(float)
-    bad = ~np.isfinite(g)
-    if bad.any() and np.isfinite(expected).all():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        return Mismatch(f"{what} contains {g[idx]} at index {idx[0] if len(idx) == 1 else idx}; "
-                        f"expected {format_value(expected)}",
-                        "NaN or inf usually means a division by zero or an overflow")
-    err = float(np.max(np.abs(g - expected))) if g.size else 0.0
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    if err <= atol + rtol * scale:
+def _answer_from_plain(data: Any) -> tuple[Any, dict] | None:
+    if data is None:
         return None
-    if scale > 0:
-        size = f"relative error {err / scale:.1e}, allowed {rtol:.0e}"
-    else:
-        size = f"absolute error {err:.1e}, allowed {atol:.0e}"
-    text = (f"expected: {format_value(expected)}\n"
-            f"got:      {format_value(g)}\n"
-            f"{size}")
-    return Mismatch(text, _factor_hint(expected.ravel(), g.ravel()))
+    output, extras = from_plain(data)
+    return output, extras
 
 
-def _factor_hint(expected: np.ndarray, got: np.ndarray) -> str:
-    """A hint when got is (close to) a multiple c * expected of the right answer."""
-    ee = float(expected @ expected)
-    if ee == 0.0 or not np.isfinite(got).all():
-        return ""
-    c = float(got @ expected) / ee
-    if np.linalg.norm(got - c * expected) > 1e-6 * max(np.linalg.norm(got), 1e-300):
-        return ""
-    if abs(c + 1) < 1e-6:
-        return "your answer has the opposite sign of the expected one"
-    if abs(c - 1) < 1e-6 or abs(c) < 1e-12:
-        return ""
-    return f"your answer is {c:.4g} times the expected one: a constant factor is off"
+def released_exercise(data: dict, compare: Callable, call: Callable = default_call) -> Exercise:
+    """An `Exercise` of the student release, from `release_answers` data and the chapter's own
+    `compare` and `call` (which hold no answers)."""
+    cases = tuple(Case.from_plain(c) for c in data["cases"])
+    answers = ReleasedAnswers(
+        cases=cases,
+        expected={name: _answer_from_plain(a) for name, a in data["expected"]},
+        mistakes={m["name"]: {name: _answer_from_plain(a) for name, a in m["answers"]}
+                  for m in data["mistakes"]})
+    return Exercise(
+        name=data["name"], points=data["points"], reference=None, fixed_cases=None,
+        random_cases=None, compare=compare, call=call,
+        mistakes=[Mistake(m["name"], None, m["hint"]) for m in data["mistakes"]],
+        n_random=data["n_random"], n_hidden=data["n_hidden"], seed=data["seed"],
+        chapter=data["chapter"], expects=data["expects"], inplace_example=data["inplace_example"],
+        released=answers)
 
 
-def compare_scalars(expected: float, got: Any, *, rtol: float, atol: float,
-                    what: str = "your answer") -> Mismatch | None:
-    """Pass when got is a real number with |got - expected| <= atol + rtol |expected|."""
-    if got is None:
-        return Mismatch(f"{what} is None: did you forget `return`?")
-    if isinstance(got, np.ndarray) and got.ndim > 0:
-        extra = " (use float(...) or index it)" if got.size == 1 else ""
-        return Mismatch(f"{what} is a NumPy array of shape {got.shape}; expected a single number{extra}")
-    if not is_real_number(got):
-        return Mismatch(f"{what} is {describe_kind(got)}; expected a number")
-    g = float(got)
-    e = float(expected)
-    if not np.isfinite(g) and np.isfinite(e):
-        return Mismatch(f"{what} is {g}; expected {format_value(e)}",
-                        "NaN or inf usually means a division by zero or an overflow")
-    err = abs(g - e)
-    if err <= atol + rtol * abs(e):
-        return None
-    size = (f"relative error {err / abs(e):.1e}, allowed {rtol:.0e}" if e != 0
-            else f"absolute error {err:.1e}, allowed {atol:.0e}")
-    hint = ""
-    if e != 0 and g != 0 and abs(g / e + 1) < 1e-9:
-        hint = "your answer has the opposite sign of the expected one"
-    return Mismatch(f"{what}: expected {format_value(e, 8)}, got {format_value(g, 8)}; {size}", hint)
-
-
-def as_sequence(got: Any, n: int, names: str, what: str = "your function") -> tuple[list | None, Mismatch | None]:
-    """Unpack an answer that must hold n items (a tuple; a list or 1-D array is accepted)."""
-    if isinstance(got, (tuple, list)) and len(got) == n:
-        return list(got), None
-    if isinstance(got, np.ndarray) and got.shape == (n,):
-        return list(got), None
-    return None, Mismatch(f"{what} returned {describe_kind(got)}; expected a tuple of {n} items "
-                          f"({names}), e.g. `return {names}`")
+def with_chapter(exercise: Exercise, chapter: str) -> Exercise:
+    """`exercise` with its chapter set (the registry fills in a missing one)."""
+    return exercise if exercise.chapter else dataclasses.replace(exercise, chapter=chapter)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,7 +372,7 @@ def collect(exercise: Exercise, objs: Sequence[Any], cases: Sequence[Case]) -> d
 @dataclass
 class Verdict:
     exercise: str
-    status: str
+    status: Status
     message: str
     n_cases: int = 0
     n_failed: int = 0
@@ -466,29 +416,74 @@ def _error_verdict(exercise: Exercise, case: Case, err: dict, n: int) -> Verdict
                    f"  inputs: {case.describe()}", n, n, case.name)
 
 
+class _Unreadable(ValueError):
+    pass
+
+
+def _decode(cases: Sequence[Case], collected: Any) -> list[tuple[Case, Any, dict | None]]:
+    """[(case, (output, extras) or None, error or None)] from collected plain data; raises
+    _Unreadable when it is not what `collect` writes."""
+    try:
+        if not isinstance(collected, dict) or collected.get("format") != FORMAT:
+            raise ValueError("unknown format")
+        results = collected["results"]
+        if not isinstance(results, list) or not results or len(results) > len(cases):
+            raise ValueError("wrong number of results")
+        decoded = []
+        for case, res in zip(cases, results):
+            if not isinstance(res, dict) or res.get("case") != case.name:
+                raise ValueError(f"a result where case {case.name!r} was expected")
+            if res.get("error"):
+                err = res["error"]
+                decoded.append((case, None, err if isinstance(err, dict) else {"message": str(err)}))
+            else:
+                extras = from_plain(res.get("extras"))
+                answer = (from_plain(res.get("output")), extras if isinstance(extras, dict) else {})
+                decoded.append((case, settle_extras(answer, case), None))
+    except Exception as exc:
+        raise _Unreadable(str(exc)[:200]) from None
+    return decoded
+
+
+def _judge_case(exercise: Exercise, case: Case, got: tuple[Any, dict]) -> tuple[Mismatch | None, Mistake | None]:
+    """Why `got` is wrong on `case` (None if it is right) and the known mistake it matches."""
+    with np.errstate(all="ignore"):
+        expected = exercise.expected(case)
+        mismatch = exercise.compare(expected, got, case)
+        if mismatch is not None:
+            return mismatch, _match_mistake(exercise, case, expected, got)
+    modified = got[1].get("modified")
+    if exercise.inplace_example and modified:
+        # the values are right: the side effect is the whole failure, no mistake explains it
+        return modified_inputs_mismatch(modified, exercise.inplace_example), None
+    return None, None
+
+
+def _match_mistake(exercise: Exercise, case: Case, expected: Any, got: Any) -> Mistake | None:
+    """The first mistake that gives `got` on this case, among those that are wrong here (a mistake
+    that coincides with the right answer on this case cannot explain a failure on it)."""
+    for mistake in exercise.mistakes:
+        try:
+            wrong = exercise.mistake_answer(mistake, case)
+            if wrong is None or exercise.compare(expected, wrong, case) is None:
+                continue
+            if exercise.compare(wrong, got, case) is None:
+                return mistake
+        except Exception:
+            continue
+    return None
+
+
 def judge(exercise: Exercise, cases: Sequence[Case], collected: Any) -> Verdict:
     """Compare collected answers with references computed here; the first failing case is reported."""
     name = exercise.name
     n = len(cases)
+    if isinstance(collected, dict) and collected.get("object_error"):
+        return Verdict(name, ERROR, f"✗ {collected['object_error']}", n, n)
     try:
-        if not isinstance(collected, dict) or collected.get("format") != FORMAT:
-            raise ValueError("unknown format")
-        if collected.get("object_error"):
-            return Verdict(name, ERROR, f"✗ {collected['object_error']}", n, n)
-        results = collected["results"]
-        if not isinstance(results, list) or not results or len(results) > n:
-            raise ValueError("wrong number of results")
-        decoded = []
-        for case, res in zip(cases, results):
-            if res.get("case") != case.name:
-                raise ValueError(f"case {res.get('case')!r} where {case.name!r} was expected")
-            if res.get("error"):
-                decoded.append((case, None, res["error"]))
-            else:
-                decoded.append((case, (from_plain(res["output"]), from_plain(res["extras"]) or {}), None))
-    except Exception as exc:
+        decoded = _decode(cases, collected)
+    except _Unreadable as exc:
         return Verdict(name, INVALID, f"✗ {name}: the check's results could not be read ({exc})", n, n)
-
     if len(decoded) < n and not any(err for _, _, err in decoded):
         return Verdict(name, INVALID, f"✗ {name}: only {len(decoded)} of {n} cases were run", n, n)
 
@@ -497,28 +492,14 @@ def judge(exercise: Exercise, cases: Sequence[Case], collected: Any) -> Verdict:
     for case, got, err in decoded:
         if err is not None:
             n_failed += 1
-            if first is None:
-                first = _error_verdict(exercise, case, err, n)
+            first = first or _error_verdict(exercise, case, err, n)
             continue
-        with np.errstate(all="ignore"):
-            expected = exercise.expected(case)
-            mismatch = exercise.compare(expected, got, case)
-        if mismatch is None and exercise.inplace_example and got[1].get("modified"):
-            mismatch = modified_inputs_mismatch(got[1]["modified"], exercise.inplace_example)
+        mismatch, mistake = _judge_case(exercise, case, got)
         if mismatch is None:
             continue
         n_failed += 1
-        if first is not None:
-            continue
-        with np.errstate(all="ignore"):
-            mistake = _match_mistake(exercise, case, got)
-        hint = mistake.hint if mistake else mismatch.hint
-        message = (f"✗ {name}: wrong answer on case '{case.name}'\n"
-                   f"  inputs: {case.describe()}\n"
-                   f"{_indent(mismatch.text)}")
-        if hint:
-            message += f"\n  hint: {hint}"
-        first = Verdict(name, FAILED, message, n, 0, case.name, mistake.name if mistake else None)
+        if first is None:
+            first = _failed_verdict(exercise, case, mismatch, mistake, n)
     if first is None:
         return Verdict(name, PASSED, f"✓ {name}: all {n} cases passed", n, 0)
     first.n_failed = n_failed
@@ -528,15 +509,15 @@ def judge(exercise: Exercise, cases: Sequence[Case], collected: Any) -> Verdict:
     return first
 
 
-def _match_mistake(exercise: Exercise, case: Case, got: Any) -> Mistake | None:
-    for mistake in exercise.mistakes:
-        try:
-            wrong = exercise.call([mistake.func], case)
-            if exercise.compare(wrong, got, case) is None:
-                return mistake
-        except Exception:
-            continue
-    return None
+def _failed_verdict(exercise: Exercise, case: Case, mismatch: Mismatch, mistake: Mistake | None,
+                    n: int) -> Verdict:
+    hint = mistake.hint if mistake else mismatch.hint
+    message = (f"✗ {exercise.name}: wrong answer on case '{case.name}'\n"
+               f"  inputs: {case.describe()}\n"
+               f"{_indent(mismatch.text)}")
+    if hint:
+        message += f"\n  hint: {hint}"
+    return Verdict(exercise.name, FAILED, message, n, 0, case.name, mistake.name if mistake else None)
 
 
 def run_check(exercise: Exercise, *objs: Any, cases: Sequence[Case] | None = None) -> Verdict:
