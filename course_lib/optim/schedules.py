@@ -337,3 +337,132 @@ class cosine_warm_restarts(Schedule):
     @property
     def robbins_monro(self):
         return False
+
+
+# ------------------------------------------------------------------------------------------
+# The Robbins-Monro check (chapter 03): the two partial sums as curves, and the verdict
+# ------------------------------------------------------------------------------------------
+
+def robbins_monro_conditions(schedule) -> tuple[bool | None, bool | None]:
+    """(sum_t eta_t diverges, sum_t eta_t^2 converges), decided from the schedule's arguments.
+
+    constant: (True, False). inverse_time: (True, True). power c / t^p: (p <= 1, p > 1/2).
+    step_decay, exponential with gamma < 1: (False, True) (a geometric series; gamma = 1 is
+    constant). cosine, cosine_warm_restarts, cyclic "triangular": periodic with a positive mean,
+    (True, False); cyclic "triangular2" / "exp_range" with gamma < 1 shrink geometrically:
+    (False, True) when eta_min = 0, else (True, False). Any other schedule: (None, None).
+    Both True <=> ``schedule.robbins_monro``.
+    """
+    if isinstance(schedule, constant):
+        return True, False
+    if isinstance(schedule, inverse_time):
+        return True, True
+    if isinstance(schedule, power):
+        return schedule.p <= 1, schedule.p > 0.5
+    if isinstance(schedule, (step_decay, exponential)):
+        return (True, False) if schedule.gamma == 1 else (False, True)
+    if isinstance(schedule, (cosine, cosine_warm_restarts)):
+        return True, False
+    if isinstance(schedule, cyclic):
+        shrinks = schedule.mode == "triangular2" or (schedule.mode == "exp_range" and schedule.gamma < 1)
+        return (False, True) if shrinks and schedule.eta_min == 0 else (True, False)
+    return None, None
+
+
+def _eta_array(schedule, T: int) -> np.ndarray:
+    """eta_1 .. eta_T as one NumPy expression (the formulas of the classes above); other
+    schedules fall back to ``schedule.values(T)``."""
+    t = np.arange(1, T + 1, dtype=float)
+    e = t - 1
+    s = schedule
+    if isinstance(s, constant):
+        return np.full(T, s.eta)
+    if isinstance(s, inverse_time):
+        return s.eta0 / t
+    if isinstance(s, power):
+        return s.c / t ** s.p
+    if isinstance(s, step_decay):
+        return s.eta0 * s.gamma ** ((np.arange(T)) // s.step_size)
+    if isinstance(s, exponential):
+        return s.eta0 * s.gamma ** e
+    if isinstance(s, cosine):
+        return s.eta_min + (s.eta0 - s.eta_min) * (1 + np.cos(np.pi * e / s.T)) / 2
+    if isinstance(s, cosine_warm_restarts):
+        if s.T_mult == 1:
+            T_cur, T_i = e % s.T0, float(s.T0)
+        else:
+            starts, period = [0], s.T0
+            while starts[-1] <= T:
+                starts.append(starts[-1] + period)
+                period *= s.T_mult
+            k = np.searchsorted(np.array(starts, dtype=float), e, side="right") - 1
+            T_cur, T_i = e - np.array(starts, dtype=float)[k], s.T0 * float(s.T_mult) ** k
+        return s.eta_min + (s.eta0 - s.eta_min) * (1 + np.cos(np.pi * T_cur / T_i)) / 2
+    if isinstance(s, cyclic):
+        total = float(s.step_size_up + s.step_size_down)
+        ratio = s.step_size_up / total
+        cycle = np.floor(1 + e / total)
+        x = 1.0 + e / total - cycle
+        up = np.where(x <= ratio, x / ratio, (x - 1) / (ratio - 1))
+        scale = {"triangular": np.ones(T), "triangular2": 1 / 2.0 ** (cycle - 1),
+                 "exp_range": s.gamma ** e}[s.mode]
+        return s.eta_min + (s.eta_max - s.eta_min) * up * scale
+    return schedule.values(T)
+
+
+class RobbinsMonroCheck:
+    """The Robbins-Monro conditions of one schedule, with the partial sums that illustrate them.
+
+    Attributes: ``schedule``; ``t`` (checkpoints 1 .. steps, log-spaced); ``sum_eta`` and
+    ``sum_eta_sq``, the partial sums S_1(t) = sum_{s <= t} eta_s and S_2(t) = sum_{s <= t} eta_s^2
+    at those t; ``sum_diverges`` and ``sum_of_squares_converges`` (from
+    :func:`robbins_monro_conditions`; None if undecidable); ``satisfied`` (both; None if unknown);
+    ``verdict``, one line of plain words. ``plot(ax=None)`` draws S_1 and S_2 against t on log axes:
+    a sum that converges levels off, one that diverges keeps climbing.
+    """
+
+    def __init__(self, schedule, t, sum_eta, sum_eta_sq):
+        self.schedule = schedule
+        self.t, self.sum_eta, self.sum_eta_sq = t, sum_eta, sum_eta_sq
+        self.sum_diverges, self.sum_of_squares_converges = robbins_monro_conditions(schedule)
+
+    @property
+    def satisfied(self) -> bool | None:
+        if self.sum_diverges is None or self.sum_of_squares_converges is None:
+            return None
+        return self.sum_diverges and self.sum_of_squares_converges
+
+    @property
+    def verdict(self) -> str:
+        def says(flag, yes, no):
+            return "undecided" if flag is None else (yes if flag else no)
+        d = says(self.sum_diverges, "diverges", "converges")
+        c = says(self.sum_of_squares_converges, "converges", "diverges")
+        v = {True: "satisfied", False: "NOT satisfied", None: "undecided"}[self.satisfied]
+        return f"{self.schedule!r}: sum eta_t {d}, sum eta_t^2 {c} -> Robbins-Monro {v}"
+
+    def plot(self, ax=None, label: str | None = None):
+        from ..plotting import curves  # pyplot only when a figure is drawn
+        name = label or repr(self.schedule)
+        return curves({rf"$\sum_{{s\leq t}} \eta_s$, {name}": (self.t, self.sum_eta),
+                       rf"$\sum_{{s\leq t}} \eta_s^2$, {name}": (self.t, self.sum_eta_sq)},
+                      title=self.verdict.split(": ", 1)[1], xlabel="step $t$",
+                      ylabel="partial sum", logx=True, logy=True, ax=ax)
+
+    def __repr__(self) -> str:
+        return f"RobbinsMonroCheck({self.verdict})"
+
+
+def robbins_monro_check(schedule, steps: int = 10 ** 6, points: int = 61) -> RobbinsMonroCheck:
+    """Partial sums of eta_t and eta_t^2 up to t = ``steps`` (default 10^6) at ``points``
+    log-spaced checkpoints, and the Robbins-Monro verdict (:class:`RobbinsMonroCheck`)."""
+    if not callable(schedule):
+        raise ValueError(f"schedule must be a function t -> eta_t, got {schedule!r}")
+    steps = _count(steps, "steps (how far to sum)")
+    points = _count(points, "points (checkpoints of the partial sums)", minimum=2)
+    eta = np.asarray(_eta_array(schedule, steps), dtype=float)
+    t = np.unique(np.round(np.logspace(0, np.log10(steps), points)).astype(int))
+    return RobbinsMonroCheck(schedule, t, np.cumsum(eta)[t - 1], np.cumsum(eta ** 2)[t - 1])
+
+
+__all__ += ["robbins_monro_conditions", "robbins_monro_check", "RobbinsMonroCheck"]
