@@ -103,6 +103,18 @@ def _as_path(name, path) -> np.ndarray:
     return np.where(np.isfinite(arr), arr, np.nan)  # a diverged run leaves the picture instead of breaking it
 
 
+def _plot_window(objective, paths: dict, xlim, ylim):
+    """(xlim, ylim): the given limits, else the objective's window widened to show the paths."""
+    out = []
+    for axis, (given, name) in enumerate([(xlim, "xlim"), (ylim, "ylim")]):
+        given = _limits(given, name)
+        if given is None:
+            default = _limits(getattr(objective, name, None), f"objective.{name}") or (-2.0, 2.0)
+            given = _window(default, list(paths.values()), axis, name)
+        out.append(given)
+    return tuple(out)
+
+
 def _window(default, paths, axis: int, name: str):
     """The objective's window, widened (by at most one window width per side) to show the paths."""
     lo, hi = default
@@ -142,8 +154,8 @@ def _levels(Z, objective, levels, log_levels: bool):
 
 
 def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,
-                         levels=30, log_levels=True, mark_minimum=True, colorbar=False,
-                         legend_loc="best", xlabel=None, ylabel=None):
+                         levels=30, log_levels=True, mark_minimum=True, colorbar=True,
+                         legend_loc="best", xlabel=None, ylabel=None, aspect=None, overlay=None):
     """Contour lines of a 2-D objective with optimizer paths drawn on top.
 
     Parameters
@@ -151,7 +163,9 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
     objective : an Objective with dim == 2 (uses ``value``, ``xlim``/``ylim``, ``minimizer``, ``min_value``).
     trajectories : dict name -> array (T, 2) of iterates w_0 .. w_{T-1} (or an object with a
         ``trajectory`` attribute, such as a RunResult).  Each path gets its own colour; its start is
-        a hollow circle, its end a cross.  Non-finite points (a diverged run) are left out.
+        a hollow circle, its end a cross.  Non-finite points (a diverged run) are left out.  The
+        three lines carry the gids "path:<name>", "start:<name>" and "end:<name>", so an explorer
+        can move them without drawing the contours again.
     title : default ``objective.name``.
     ax : Axes to draw on; default a new figure.
     xlim, ylim : plot window; default the objective's window, widened to show the paths (by at
@@ -160,9 +174,13 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
     log_levels : log-spaced levels of f - f* when f* (``min_value``) is known (default True);
         evenly spaced levels of f otherwise.
     mark_minimum : draw the known minimizer as a star (default True).
-    colorbar : add a colour bar of the level values (default False).
+    colorbar : add a colour bar of the level values (default True: a reader can tell the
+        levels apart); pass False for all but one of several panels of the same objective.
     legend_loc : passed to ``ax.legend`` (default "best", which avoids the drawn paths).
     xlabel, ylabel : axis labels (default $w_1$ and $w_2$).
+    aspect : "equal" draws both axes to the same scale (circles stay circles); default None.
+    overlay : dict label -> function of points (..., 2): other functions (a Taylor model, say)
+        drawn dashed at the same levels, one colour each, listed in the legend.
 
     Returns the Axes.
     """
@@ -174,11 +192,7 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
         raise ValueError("trajectories must be a dict {name: array of shape (T, 2)}, "
                          f"got {type(trajectories).__name__}")
     paths = {str(k): _as_path(k, v) for k, v in trajectories.items()}
-    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
-    x_default = xlim or _limits(objective.xlim, "objective.xlim") or (-2.0, 2.0)
-    y_default = ylim or _limits(objective.ylim, "objective.ylim") or (-2.0, 2.0)
-    xlim = xlim or _window(x_default, list(paths.values()), 0, "xlim")
-    ylim = ylim or _window(y_default, list(paths.values()), 1, "ylim")
+    xlim, ylim = _plot_window(objective, paths, xlim, ylim)
 
     with course_style():
         ax = _new_axes(ax)
@@ -191,6 +205,15 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
         norm = LogNorm(lv[0], lv[-1]) if is_log else Normalize(lv[0], lv[-1])
         cs = ax.contour(XX, YY, Zplot, levels=lv, cmap="viridis", norm=norm, linewidths=0.8, alpha=0.75,
                         zorder=1)
+        overlay_handles = []
+        colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, (label, func) in enumerate((overlay or {}).items()):
+            color = colors[(len(paths) + 1 + k) % len(colors)]
+            with np.errstate(all="ignore"):
+                Zo = np.asarray(func(np.stack([XX, YY], axis=-1)), dtype=np.float64)
+            ax.contour(XX, YY, Zo - (f_star or 0.0), levels=lv, colors=color, linestyles="--",
+                       linewidths=1.1, zorder=2)
+            overlay_handles.append(Line2D([], [], color=color, ls="--", lw=1.1, label=str(label)))
         if colorbar:
             cb = ax.figure.colorbar(cs, ax=ax, shrink=0.85)
             cb.set_label(r"$f(w) - f^\star$" if f_star is not None else r"$f(w)$")
@@ -201,23 +224,23 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
                 cb.minorticks_off()
 
         handles = []
-        colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
         for k, (name, P) in enumerate(paths.items()):
             color = colors[k % len(colors)]
             many = P.shape[0] > _MAX_POINT_MARKERS
             line, = ax.plot(P[:, 0], P[:, 1], "-" if many else "-o", color=color, lw=1.5,
-                            ms=2.5, label=name, zorder=3)
+                            ms=2.5, label=name, zorder=3, gid=f"path:{name}")
             handles.append(line)
             finite = np.flatnonzero(np.all(np.isfinite(P), axis=1))
             if finite.size:
                 s, e = P[finite[0]], P[finite[-1]]
-                ax.plot(*s, "o", ms=8, mfc="white", mec=color, mew=2.0, zorder=4)
-                ax.plot(*e, "X", ms=9, color=color, mec="black", mew=0.6, zorder=5)
+                ax.plot(*s, "o", ms=8, mfc="white", mec=color, mew=2.0, zorder=4, gid=f"start:{name}")
+                ax.plot(*e, "X", ms=9, color=color, mec="black", mew=0.6, zorder=5, gid=f"end:{name}")
         if paths:
             handles.append(Line2D([], [], ls="none", marker="o", ms=7, mfc="white", mec="0.3", mew=1.8,
                                   label="start"))
             handles.append(Line2D([], [], ls="none", marker="X", ms=8, color="0.3", mec="black", mew=0.6,
                                   label="end"))
+        handles += overlay_handles
         m = getattr(objective, "minimizer", None)
         if mark_minimum and m is not None:
             star, = ax.plot(m[0], m[1], ls="none", marker="*", ms=15, color="gold", mec="black", mew=0.8,
@@ -225,6 +248,8 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
             handles.append(star)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
+        if aspect is not None:
+            ax.set_aspect(aspect)
         ax.set_xlabel(W1_LABEL if xlabel is None else xlabel)
         ax.set_ylabel(W2_LABEL if ylabel is None else ylabel)
         ax.set_title(title if title is not None else _default_title(objective))
@@ -236,15 +261,16 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
 
 
 def _as_curve(name, curve):
-    """(x, y) from a 1-D array of values, an (x, y) pair, or an object with ``losses``."""
+    """(x, y) from a 1-D array of values, an (x, y) pair, or an object with ``losses``; in a pair
+    y may also be 2-D, (len(x), k): a family of k curves drawn alike with one legend entry."""
     if hasattr(curve, "losses"):
         curve = curve.losses
     if isinstance(curve, tuple) and len(curve) == 2:
         x = np.asarray(curve[0], dtype=np.float64)
         y = np.asarray(curve[1], dtype=np.float64)
-        if x.ndim != 1 or x.shape != y.shape:
-            raise ValueError(f"curve {name!r} given as (x, y) needs two 1-D arrays of equal length, "
-                             f"got shapes {x.shape} and {y.shape}")
+        if x.ndim != 1 or y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
+            raise ValueError(f"curve {name!r} given as (x, y) needs two 1-D arrays of equal length "
+                             f"(or y of shape (len(x), k) for k curves), got shapes {x.shape} and {y.shape}")
     else:
         try:
             y = np.asarray(curve, dtype=np.float64)
@@ -264,13 +290,15 @@ def _reference_style(k: int) -> dict:
 
 
 def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, styles=None,
-           references=None, hlines=None, vlines=None, markers=False, legend_loc="best"):
+           references=None, hlines=None, vlines=None, markers=False, legend_loc="best",
+           xlim=None, ylim=None):
     """Several curves on one Axes: the one helper behind every 1-D figure of the course.
 
     Parameters
     ----------
     curves : dict name -> values. A value is a 1-D array (plotted against 0, 1, 2, ...), a pair
-        (x, y) of 1-D arrays, or an object with ``losses`` (a RunResult).
+        (x, y) of 1-D arrays, or an object with ``losses`` (a RunResult). In a pair, y of shape
+        (len(x), k) draws k curves in one style with one legend entry (e.g. each sample's loss).
     title, xlabel, ylabel : required: say what is compared, with the symbols of the text.
     logx : False, True (log scale; x <= 0 left out) or "symlog" (log scale that still shows
         x = 0, linear below 1: for step counts starting at t = 0).
@@ -284,6 +312,7 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
         threshold such as 2 / lambda_max), dotted, listed in the legend.
     markers : draw a dot at every point (measured values rather than a continuous curve).
     legend_loc : passed to ``ax.legend``.
+    xlim, ylim : axis limits (low, high); default matplotlib's.
 
     Returns the Axes. Non-finite values (a diverged run) are left out of the line.
     """
@@ -304,19 +333,29 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
                     "plot loss - min_value, or pass logy=False"
                 )
     styles = styles or {}
+    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
 
     def visible(x, y):
-        keep = np.isfinite(x) & np.isfinite(y)
+        xx = x if y.ndim == 1 else x[:, None]
+        keep = np.isfinite(xx) & np.isfinite(y)
         if logy:
             keep &= y > 0
         if logx is True:
-            keep &= x > 0
+            keep &= xx > 0
         return np.where(keep, y, np.nan)
 
     with course_style():
         ax = _new_axes(ax)
-        for name, (x, y) in data.items():
+        colors = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, (name, (x, y)) in enumerate(data.items()):
             kw = {"marker": "o", "ms": 4} if markers else {}
+            if y.ndim == 2:      # a family: one colour, one legend entry
+                kw.update({"color": colors[k % len(colors)], "lw": 0.8, **styles.get(name, {})})
+                lines = ax.plot(x, visible(x, y), **kw)
+                for line in lines[1:]:
+                    line.set_label("_nolegend_")
+                lines[0].set_label(name)
+                continue
             kw.update(styles.get(name, {}))
             ax.plot(x, visible(x, y), label=name, **kw)
         for k, (name, (x, y)) in enumerate(refs.items()):
@@ -331,6 +370,10 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
             ax.set_xscale("symlog", linthresh=1.0)
         elif logx:
             ax.set_xscale("log")
+        if xlim is not None:
+            ax.set_xlim(*xlim)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -370,9 +413,7 @@ def surface_plot(objective, trajectories=None, *, title=None, ax=None, xlim=None
     if log and f_star is None:
         raise ValueError("log=True needs the objective's min_value (f - f* must be positive)")
     paths = {str(k): _as_path(k, v) for k, v in (trajectories or {}).items()}
-    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
-    xlim = xlim or _window(_limits(objective.xlim, "objective.xlim") or (-2.0, 2.0), list(paths.values()), 0, "xlim")
-    ylim = ylim or _window(_limits(objective.ylim, "objective.ylim") or (-2.0, 2.0), list(paths.values()), 1, "ylim")
+    xlim, ylim = _plot_window(objective, paths, xlim, ylim)
 
     floor = [0.0]
 

@@ -245,3 +245,53 @@ def test_curves_rejects_missing_labels_and_negative_values_on_log_axes():
                references={"theory": ([0, 1], [1.0, -1.0])})
     with pytest.raises(ValueError, match='logx must be False, True or "symlog"'):
         curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", logx="yes")
+
+
+def test_contour_plots_get_a_colour_bar_by_default_and_can_drop_it():
+    ax = contour_trajectories(ob.bowl(), {})
+    assert len(ax.figure.axes) == 2                          # the plot and its colour bar
+    assert "f(w) - f^\\star" in ax.figure.axes[1].get_ylabel()
+    ax = contour_trajectories(ob.bowl(), {}, colorbar=False)
+    assert len(ax.figure.axes) == 1
+
+
+def test_overlay_contours_share_the_levels_and_are_listed():
+    b = ob.bowl()
+    model = lambda W: 2.0 * b.value(W)                       # another function of the same points
+    ax = contour_trajectories(b, {}, overlay={"twice f": model}, levels=np.array([0.5, 1.0, 2.0]),
+                              aspect="equal", colorbar=False)
+    from matplotlib.contour import ContourSet
+    sets = [c for c in ax.collections if isinstance(c, ContourSet)]
+    assert len(sets) == 2
+    assert np.allclose(sets[0].levels, sets[1].levels)
+    assert "twice f" in legend_labels(ax)
+    assert ax.get_aspect() == 1.0
+
+
+def test_curves_family_limits_and_styles():
+    from course_lib.plotting import curves
+    x = np.linspace(-1, 1, 11)
+    family = np.stack([x ** 2 + c for c in range(4)], axis=1)            # 4 curves, one entry
+    ax = curves({"each sample": (x, family), "mean": (x, family.mean(axis=1))},
+                title="t", xlabel="w", ylabel="L", ylim=(-0.5, 5), xlim=(-1, 1),
+                styles={"mean": {"lw": 3}})
+    assert legend_labels(ax) == ["each sample", "mean"]
+    assert len(ax.get_lines()) == 5
+    first_four = ax.get_lines()[:4]
+    assert len({ln.get_color() for ln in first_four}) == 1
+    assert ax.get_ylim() == (-0.5, 5) and ax.get_xlim() == (-1, 1)
+    assert ax.get_lines()[4].get_linewidth() == 3
+    with pytest.raises(ValueError, match="y of shape"):
+        curves({"bad": (x, np.ones((3, 2)))}, title="t", xlabel="w", ylabel="L")
+    with pytest.raises(ValueError, match="ylim must be a pair"):
+        curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", ylim=(2, 1))
+
+
+def test_surface_and_contour_windows_agree():
+    """One window rule for both helpers: the objective's window, widened to show the paths."""
+    b = ob.bowl()
+    path = {"far": np.array([[-14.0, 6.0], [0.0, 0.0]])}
+    ax2 = contour_trajectories(b, path, colorbar=False)
+    ax3 = surface_plot(b, path, resolution=10)
+    assert ax2.get_xlim()[0] <= -14.0 and ax2.get_ylim()[1] >= 6.0
+    assert ax3.get_xlim()[0] <= -14.0 and ax3.get_ylim()[1] >= 6.0

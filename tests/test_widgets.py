@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from course_lib.objectives import Quadratic, bowl
-from course_lib.widgets import DEFAULT_W0, LearningRateExplorer, lr_regime, plot_gd_path
+from course_lib.widgets import DEFAULT_W0, Explorer, LearningRateExplorer, lr_regime, plot_gd_path
 
 
 def closed_form_path(A, w0, lr, steps):
@@ -60,11 +60,14 @@ def test_plot_gd_path_follows_the_closed_form(lr):
 
 def test_plot_gd_path_figure_is_titled_labelled_and_has_legends():
     fig, _ = plot_gd_path(0.9)
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
+    assert len(fig.axes) == 3                     # path, loss gap and the colour bar of the levels
+    for ax in fig.axes[:2]:
         assert ax.get_title()
         assert ax.get_xlabel() and ax.get_ylabel()
         assert ax.get_legend() is not None
+    # the title writes the function in the symbols of the axes
+    assert "w_1" in fig.axes[0].get_title() and fig.axes[0].get_xlabel() == "$w_1$"
+    assert fig.axes[2].get_ylabel()
     assert "oscillates" in fig._suptitle.get_text()
     assert fig.axes[1].get_yscale() == "log"
 
@@ -105,7 +108,7 @@ def test_explorer_redraws_when_the_sliders_move():
     assert ex.result.steps == 35
     ex.lr_slider.value = 1.2
     assert ex.result.diverged
-    assert len(ex.figure.axes) == 2  # cleared and redrawn, not stacked
+    assert len(ex.figure.axes) == 3  # the same axes moved, not new ones stacked
 
 
 def test_explorer_figure_is_not_managed_by_pyplot():
@@ -161,3 +164,27 @@ def test_explorer_base_needs_an_update_method():
     from course_lib.widgets import Explorer
     with pytest.raises(NotImplementedError):
         Explorer({"x": widgets.IntSlider()})
+
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+@pytest.mark.parametrize("lr, steps", [(0.3, 60), (0.99, 120), (1.1, 60)])
+def test_explorer_redraw_over_the_saved_background_matches_a_full_render(lr, steps):
+    """The fast redraw (background once, then only the changed artists) shows the same picture
+    as drawing the whole figure again."""
+    ex = LearningRateExplorer(lr=0.5, steps=60)
+    background = ex.drawing._background
+    ex.steps_slider.value = steps
+    ex.lr_slider.value = lr
+    assert ex.drawing._background is background     # contours were not drawn again
+    fast = _pixels(ex.image.value)
+    full = _pixels(Explorer.render_png(ex, ex.figure))
+    assert fast.shape == full.shape
+    differ = np.any(np.abs(fast - full) > 24, axis=-1)
+    assert differ.mean() < 0.003, differ.mean()
+    assert ex.drawing.path.get_xydata() == pytest.approx(ex.result.trajectory)

@@ -10,9 +10,11 @@ Why an ``Image`` and not the usual ``Output`` widget: when a notebook is execute
 messages on the kernel's shell channel while it waits for the cell's reply there, which can
 deadlock the run (jupyter/nbclient#312). An ``Image`` only changes its own value.
 
-The figure is a ``matplotlib.figure.Figure`` that pyplot does not manage (it never pops up a second
-time) and that lives as long as the explorer: :meth:`Explorer.setup` draws what never changes
-(contours, axes, labels) once, :meth:`Explorer.update` changes the artists of the current setting.
+The figure is a ``matplotlib.figure.Figure`` on an Agg canvas that pyplot does not manage (it never
+pops up a second time) and that lives as long as the explorer: :meth:`Explorer.setup` draws what
+never changes (contours, axes, labels) once, :meth:`Explorer.update` changes the artists of the
+current setting, and :meth:`Explorer.render_png` turns it into the image (an explorer may redraw
+only the changed artists over a saved background there).
 
 The DOM carries CSS classes for browser tests: ``course-explorer`` (the whole widget),
 ``course-explorer-readout`` (the numbers) and ``course-explorer-figure`` (the image).
@@ -42,10 +44,12 @@ class Explorer:
 
     def __init__(self, controls: dict, *, header: str = "", figsize=(11, 4.2), dpi: int = 90):
         import ipywidgets as widgets
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         self.controls = dict(controls)
         self.figure = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(self.figure)                 # renders to PNG without pyplot
         self.image = widgets.Image(format="png")
         self.image.add_class("course-explorer-figure")
         self.readout = widgets.HTML()
@@ -67,6 +71,13 @@ class Explorer:
         """Draw the current setting on ``fig``; return the readout text (HTML)."""
         raise NotImplementedError
 
+    def render_png(self, fig) -> bytes:
+        """The figure as PNG bytes. Default: draw everything; an explorer whose static part is
+        expensive overrides this to redraw only what ``update`` changed (blitting)."""
+        buffer = io.BytesIO()
+        fig.canvas.print_png(buffer)
+        return buffer.getvalue()
+
     # --- the machinery -------------------------------------------------------------------------
     def values(self) -> dict:
         """The current value of every control, by name."""
@@ -79,9 +90,7 @@ class Explorer:
         """Update the figure for the controls' values, render it and refresh the readout."""
         start = time.perf_counter()
         self.readout.value = self.update(self.figure, **self.values())
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
-        self.image.value = buffer.getvalue()
+        self.image.value = self.render_png(self.figure)
         self.redraw_seconds = time.perf_counter() - start
 
     def display(self) -> None:

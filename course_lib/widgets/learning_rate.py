@@ -94,39 +94,121 @@ def _curvatures(objective):
     return float(lmin), float(lmax)
 
 
-def _draw(fig, lr, objective, w0, steps):
-    """Draw path (left) and loss gap (right) for one lr on ``fig``; return the RunResult."""
-    from ..optim import SGD
-    from ..plotting import contour_trajectories, loss_curves
-    from ..runner import run
+_PATH = "gradient descent"
 
-    lr = _check_lr(lr)
-    steps = _check_steps(steps)
-    result = run(SGD(lr=lr), objective, np.asarray(w0, dtype=float), max_steps=steps)
-    lmin, lmax = _curvatures(objective)
-    regime = lr_regime(lr, lmin, lmax)
-    label = rf"GD, $\eta$ = {lr:.3g}"
-    title = getattr(objective, "latex", None) or objective.name
 
-    fig.clear()
-    ax_path, ax_loss = fig.subplots(1, 2)
-    # a fixed window (the objective's own) so the picture does not jump while a slider moves;
-    # a diverging path simply leaves it
-    contour_trajectories(objective, {label: result.trajectory}, ax=ax_path, title=f"GD path on {title}",
-                         xlim=getattr(objective, "xlim", None), ylim=getattr(objective, "ylim", None))
-    # L(w_t) - L*: reaches the rounding level ~1e-16 * L(w_0) quickly for a good eta; clip there
-    # so the log axis stays readable.
-    l_star = objective.min_value if objective.min_value is not None else 0.0
-    gap = np.maximum(result.losses - l_star, 1e-16 * max(1.0, abs(result.losses[0])))
-    loss_curves({label: gap}, ax=ax_loss, xlabel="step $t$", ylabel=r"$L(w_t) - L^*$",
-                title=rf"Loss gap: $\eta\,\lambda_{{max}}$ = {lr * lmax:.3g} (GD needs < 2)")
-    if result.diverged:
-        status = f"diverged at step {result.diverged_at}"
-    else:
-        status = f"{result.steps} steps, final loss {result.final_loss:.3g}"
-    fig.suptitle(rf"Gradient descent with $\eta$ = {lr:.3g}: {regime}, {status}", fontsize=12)
-    fig.tight_layout()
-    return result
+def _title(objective) -> str:
+    if getattr(objective, "name", None) == _default_objective().name:
+        return r"$f(w) = w_1^2/20 + w_2^2$"        # the text's symbols, as on the axes
+    return getattr(objective, "latex", None) or objective.name
+
+
+class _GDFigure:
+    """The figure of one learning rate: GD path on the contours (left), loss gap (right).
+
+    The contours, colour bar, labels and layout are drawn once (``__init__``); ``show(lr, steps)``
+    runs GD and only moves the path, its end marker, the loss curve and the titles, so a slider
+    redraw costs one run and one render, not a new figure.
+    """
+
+    def __init__(self, fig, objective, w0, steps):
+        from ..plotting import contour_trajectories, loss_curves
+
+        self.fig, self.objective = fig, objective
+        self.w0 = np.asarray(w0, dtype=float)
+        self.lmin, self.lmax = _curvatures(objective)
+        fig.set_layout_engine("constrained")           # before the colour bar takes its place
+        self.ax_path, self.ax_loss = fig.subplots(1, 2)
+        # a fixed window (the objective's own) so the picture does not jump while a slider moves;
+        # a diverging path simply leaves it
+        contour_trajectories(objective, {_PATH: np.array([self.w0, self.w0])}, ax=self.ax_path,
+                             title=f"GD path on {_title(objective)}",
+                             xlim=getattr(objective, "xlim", None), ylim=getattr(objective, "ylim", None),
+                             legend_loc="lower left")
+        lines = {line.get_gid(): line for line in self.ax_path.get_lines()}
+        self.path, self.end = lines[f"path:{_PATH}"], lines[f"end:{_PATH}"]
+        # drawn again over the moving path: its start, the minimum and the legend
+        self._on_top = [line for line in self.ax_path.get_lines()
+                        if line not in (self.path, self.end)] + [self.ax_path.get_legend()]
+        loss_curves({_PATH: np.ones(2)}, ax=self.ax_loss, xlabel="step $t$", ylabel=r"$L(w_t) - L^*$",
+                    title="Loss gap", legend_loc="upper right")
+        self.loss = self.ax_loss.get_lines()[0]
+        # one fixed range for every learning rate, from the rounding floor (1e-16 L(w_0)) to past
+        # the divergence threshold (1e8 L(w_0)): the picture does not jump while the slider moves
+        # and the four regimes can be compared by eye
+        self.loss0 = max(1.0, abs(float(objective.value(self.w0)) - self._l_star()))
+        self.ax_loss.set_ylim(1e-17 * self.loss0, 1e10 * self.loss0)
+        self.suptitle = fig.suptitle(" ", fontsize=12)
+        self.show(1.0 / self.lmax, steps)              # realistic labels for the layout
+        self._layout_for(steps)
+
+    def _l_star(self):
+        return self.objective.min_value if self.objective.min_value is not None else 0.0
+
+    def _layout_for(self, steps):
+        """Lay the figure out once (constrained layout), then keep the positions fixed."""
+        self.ax_loss.set_xlim(0, steps)
+        self.fig.set_layout_engine("constrained")
+        self.fig.draw_without_rendering()
+        self.fig.set_layout_engine("none")
+        self._background = None
+
+    def _dynamic(self):
+        return [self.ax_loss, self.path, self.end, self.suptitle]
+
+    def png(self) -> bytes:
+        """The figure as PNG, drawing only what ``show`` changes over a saved background.
+
+        The background (contours, colour bar, labels, legend: everything but the path, its end,
+        the loss axes and the title) is rendered once; a redraw restores it and draws the changed
+        artists, then the start marker, minimum and legend again on top."""
+        import io
+
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if self._background is None:
+            for artist in self._dynamic():
+                artist.set_visible(False)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+            for artist in self._dynamic():
+                artist.set_visible(True)
+        canvas.restore_region(self._background)
+        self.ax_loss.draw(canvas.get_renderer())      # small: one curve on fixed log axes
+        for artist in [self.path, self.end, *self._on_top]:
+            self.ax_path.draw_artist(artist)
+        self.fig.draw_artist(self.suptitle)
+        width, height = canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        image.save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+    def show(self, lr, steps):
+        """Run GD with this lr for `steps` steps and move the artists; returns the RunResult."""
+        from ..optim import SGD
+        from ..runner import run
+
+        lr, steps = _check_lr(lr), _check_steps(steps)
+        result = run(SGD(lr=lr), self.objective, self.w0, max_steps=steps)
+        regime = lr_regime(lr, self.lmin, self.lmax)
+        P = result.trajectory
+        self.path.set_data(P[:, 0], P[:, 1])
+        self.path.set_marker("" if len(P) > 60 else "o")
+        self.end.set_data([P[-1, 0]], [P[-1, 1]])
+        # L(w_t) - L*: reaches the rounding level ~1e-16 * L(w_0) quickly for a good eta; clip there
+        # so the log axis stays readable
+        gap = np.maximum(result.losses - self._l_star(), 1e-16 * self.loss0)
+        self.loss.set_data(np.arange(gap.size), gap)
+        self.ax_loss.set_xlim(0, steps)                # drawn anew each time: no new background
+        self.ax_loss.set_title(rf"Loss gap: $\eta\,\lambda_{{max}}$ = {lr * self.lmax:.3g} (GD needs < 2)")
+        if result.diverged:
+            status = f"diverged at step {result.diverged_at}"
+        else:
+            status = f"{result.steps} steps, final loss {result.final_loss:.3g}"
+        self.suptitle.set_text(rf"Gradient descent with $\eta$ = {lr:.3g}: {regime}, {status}")
+        return result
 
 
 def plot_gd_path(lr, *, objective=None, w0=DEFAULT_W0, steps=60, figsize=(11, 4.2)):
@@ -135,21 +217,23 @@ def plot_gd_path(lr, *, objective=None, w0=DEFAULT_W0, steps=60, figsize=(11, 4.
     Parameters
     ----------
     lr : float > 0                 learning rate eta of ``w_t = w_{t-1} - eta grad L(w_{t-1})``
-    objective : 2-D Objective, default ``bowl(kappa=20)`` (x^2/20 + y^2)
+    objective : 2-D Objective, default ``bowl(kappa=20)`` (w_1^2/20 + w_2^2)
     w0 : (2,) start point, default (-7, 2)
     steps : int, default 60        number of GD steps (fewer if the run diverges)
     figsize : matplotlib figure size
 
     Returns
     -------
-    (fig, result) : the pyplot Figure (left: contour + path, right: ``L(w_t) - L*`` on a log axis)
-    and the :class:`~course_lib.runner.RunResult` of the run.
+    (fig, result) : the pyplot Figure (left: contour + path with a colour bar of the levels,
+    right: ``L(w_t) - L*`` on a log axis) and the :class:`~course_lib.runner.RunResult` of the run.
     """
     import matplotlib.pyplot as plt
 
+    _check_lr(lr)
+    steps = _check_steps(steps)
     objective = _default_objective() if objective is None else objective
     fig = plt.figure(figsize=figsize)
-    result = _draw(fig, lr, objective, w0, steps)
+    result = _GDFigure(fig, objective, w0, steps).show(lr, steps)
     return fig, result
 
 
@@ -196,10 +280,15 @@ class LearningRateExplorer(Explorer):
         super().__init__({"lr": self.lr_slider, "steps": self.steps_slider}, header=header,
                          figsize=figsize, dpi=dpi)
 
+    def setup(self, fig) -> None:
+        self.drawing = _GDFigure(fig, self.objective, self.w0, self.steps_slider.value)
+
+    def render_png(self, fig) -> bytes:
+        return self.drawing.png()
+
     def update(self, fig, *, lr, steps) -> str:
-        self.result = _draw(fig, lr, self.objective, self.w0, steps)
-        r = self.result
-        regime = lr_regime(lr, *_curvatures(self.objective))
+        self.result = r = self.drawing.show(lr, steps)
+        regime = lr_regime(lr, self.drawing.lmin, self.drawing.lmax)
         if r.diverged:
             return f"eta = {lr:.2f} ({regime}): diverged at step {r.diverged_at}"
         return f"eta = {lr:.2f} ({regime}): {r.steps} steps, final loss {r.final_loss:.3g}"
