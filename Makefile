@@ -25,7 +25,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # the course runs offline: no news feed, no update check
 OFFLINE_FLAGS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-.PHONY: lab test test-blas doctor venv exercises execute bench clean-venv
+.PHONY: lab test test-blas doctor venv exercises execute bench site clean-venv
 
 venv: $(STAMP)
 
@@ -70,6 +70,12 @@ execute: $(STAMP)
 # Time every notebook (the figures go to BENCHMARKS.md by hand; no timed tests).
 bench: $(STAMP)
 	$(BIN)/python tools/bench_notebooks.py
+
+# The course as a static HTML book (Sphinx + MyST-NB) from the committed outputs, nothing executed,
+# offline (MathJax bundled): open site/_build/html/index.html. SITE_DIR=... builds elsewhere.
+SITE_DIR ?= site/_build
+site: $(STAMP)
+	$(BIN)/python site/build.py --out "$(SITE_DIR)"
 
 clean-venv:
 	rm -rf $(VENV)
