@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from . import _validate as V
+
 __all__ = ["measured_rate"]
 
 # Below this a distance is treated as "exactly zero" (underflow territory) when fitting rates.
@@ -20,55 +22,61 @@ _TINY = 1e-280
 _ROUNDING_FACTOR = 1e3
 
 
-def _fmt(x: float, digits: int = 2) -> str:
-    """Short float for messages: 8.1e-07, 0.5, inf."""
-    return f"{float(x):.{digits}g}"
+# the one number format of messages (E's theory functions below call it as _fmt(x, 4))
+_fmt = V.fmt
+
+# rows fitted at a time: the temporaries of a fit stay small (and in cache) for any grid
+_ROWS = 2048
 
 
 def _fit_rates(D: np.ndarray, floor: np.ndarray | float, start: int | None, end: int | None):
     """Vectorised core of :func:`measured_rate`: one rate per row of D (K, T+1).
 
-    For each row the usable part is the prefix of finite values above ``floor``; the fit window is
-    [start, end] clipped to it (start defaults to end // 2). Returns (rates, first_unusable, start,
-    end) with rates NaN where no window of two points exists and the curve did not hit zero.
+    For each row the usable part is the prefix of finite values above ``floor`` (a number or one
+    per row); the fit window is [start, end] clipped to it (start defaults to end // 2). Returns
+    (rates, first_unusable, start, end) with rates NaN where no window of two points exists and
+    the curve did not hit zero. Rows are fitted ``_ROWS`` at a time, so the extra memory is a few
+    MB whatever K is.
     """
     D = np.asarray(D, dtype=np.float64)
+    K = D.shape[0]
+    floor = np.broadcast_to(np.asarray(floor, dtype=np.float64).reshape(-1), (K,))
+    rates, first_bad = np.empty(K), np.empty(K, dtype=np.intp)
+    s, e = np.empty(K, dtype=np.intp), np.empty(K, dtype=np.intp)
+    for r0 in range(0, K, _ROWS):
+        r = slice(r0, min(K, r0 + _ROWS))
+        rates[r], first_bad[r], s[r], e[r] = _fit_block(D[r], floor[r, None], start, end)
+    return rates, first_bad, s, e
+
+
+def _fit_block(D, floor, start, end):
+    """_fit_rates on one block of rows: the least-squares slope of log d against t over [s, e],
+    from the sums of log d and t log d over the window (those of t and t^2 in closed form)."""
     K, n = D.shape
     T = n - 1
-    floor = np.broadcast_to(np.asarray(floor, dtype=np.float64).reshape(-1, 1), (K, 1))
     with np.errstate(invalid="ignore"):
-        usable = np.isfinite(D) & (D > floor)
-    bad = ~usable
-    first_bad = np.where(bad.any(axis=1), bad.argmax(axis=1), n)  # first index that is unusable
-    last_ok = first_bad - 1                                          # -1: even d_0 is unusable
+        usable = (D > floor) & (D < np.inf)                     # NaN compares False
+    first_bad = np.where(usable.all(axis=1), n, usable.argmin(axis=1))   # first unusable index
+    last_ok = first_bad - 1                                                # -1: even d_0 is unusable
     e = np.minimum(T if end is None else end, last_ok)
     s = np.maximum(e // 2, 0) if start is None else np.full(K, start)
     s = np.minimum(s, np.maximum(e, 0))
-
-    # least-squares slope of log d against t over [s, e], via cumulative sums (rows have
-    # different windows); log d is set to 0 outside the usable prefix so the sums stay finite.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(usable, np.log(np.where(usable, D, 1.0)), 0.0)
     t = np.arange(n, dtype=np.float64)
-    zero = np.zeros((K, 1))
-    cy = np.concatenate([zero, np.cumsum(y, axis=1)], axis=1)
-    cty = np.concatenate([zero, np.cumsum(y * t, axis=1)], axis=1)
-    ct = np.concatenate([[0.0], np.cumsum(t)])
-    ctt = np.concatenate([[0.0], np.cumsum(t * t)])
-    rows = np.arange(K)
-    s_i, e_i = np.clip(s, 0, T), np.clip(e, 0, T) + 1
-    m = (e_i - s_i).astype(np.float64)
-    sy = cy[rows, e_i] - cy[rows, s_i]
-    sty = cty[rows, e_i] - cty[rows, s_i]
-    st = ct[e_i] - ct[s_i]
-    stt = ctt[e_i] - ctt[s_i]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (m * sty - st * sy) / (m * stt - st * st)
-        rates = np.exp(slope)
+    window = (t >= s[:, None]) & (t <= e[:, None])
+    y = np.zeros((K, n))
+    np.log(D, out=y, where=window)                              # log d on the window, 0 elsewhere
+    sy, sty = y.sum(axis=1), y @ t
+    sf, ef = s.astype(np.float64), e.astype(np.float64)
+    m = ef - sf + 1
+    st = (sf + ef) * m / 2
+    stt = (ef * (ef + 1) * (2 * ef + 1) - (sf - 1) * sf * (2 * sf - 1)) / 6
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rates = np.exp((m * sty - st * sy) / (m * stt - st * st))
     # too short a window: if the curve dropped to (numerically) zero right after a usable point
     # it converged faster than we can measure -> 0; otherwise there is nothing to fit -> NaN.
     short = e - s < 1
-    dropped = np.isfinite(D[rows, np.clip(first_bad, 0, T)]) & (first_bad <= T) & (last_ok >= 0)
+    dropped = (np.isfinite(D[np.arange(K), np.clip(first_bad, 0, T)]) & (first_bad <= T)
+               & (last_ok >= 0))
     rates = np.where(short, np.where(dropped, 0.0, np.nan), rates)
     return rates, first_bad, s, e
 
@@ -116,14 +124,11 @@ def measured_rate(dist_curve, start: int | None = None, end: int | None = None, 
             raise ValueError(f"{name} (fit window) must be a whole number between 0 and {T}, got {v!r}")
     if start is not None and end is not None and start >= end:
         raise ValueError(f"start must be smaller than end, got start = {start}, end = {end}")
-    if floor is None:
-        floor = _TINY
-    elif not (isinstance(floor, numbers.Real) and math.isfinite(floor) and floor >= 0):
-        raise ValueError(f"floor must be a non-negative number, got {floor!r}")
-    rates, first_bad, s, e = _fit_rates(d[None, :], max(float(floor), 0.0), start, end)
+    floor = _TINY if floor is None else V.nonneg(floor, "floor")
+    rates, first_bad, s, e = _fit_rates(d[None, :], floor, start, end)
     if start is not None and first_bad[0] <= start + 1 and not (rates[0] == 0.0):
         raise ValueError(
-            f"the curve stops being usable (non-finite or <= floor = {_fmt(floor)}) at step "
+            f"the curve stops being usable (non-finite or <= floor = {V.fmt(floor, 2)}) at step "
             f"{first_bad[0]}, before the fit window start = {start} has two points; choose a smaller start"
         )
     return float(rates[0])

@@ -13,9 +13,10 @@ import pytest
 
 from course_lib.optim.newton import Newton
 from course_lib.objectives import Quadratic, Rosenbrock, Saddle, bowl
-from course_lib.optim import SGD, Momentum, Nesterov
+from course_lib.optim import SGD, Adam, Momentum, Nesterov
 from course_lib.rates import measured_rate
-from course_lib.runner import GridResult, RunResult, run, run_grid
+from course_lib.optim import DivergenceError, Optimizer
+from course_lib.runner import GridResult, RunResult, run, run_grid, stop_rule
 
 W0 = np.array([-7.0, 2.0])   # the usual start on the bowl x^2/20 + y^2
 
@@ -197,6 +198,72 @@ def test_optimizer_divergence_error_becomes_a_diverged_result():
     assert np.all(np.isfinite(res.trajectory))
 
 
+def test_the_runner_reads_the_attributes_of_divergence_error_not_its_text():
+    class Wordless(Optimizer):
+        """Raises a DivergenceError with an unhelpful message but typed attributes."""
+        def step(self, params, grads):
+            raise DivergenceError("boom", step=99, key="w", quantity="gradient", value=np.inf)
+
+    res = run(Wordless(0.1), bowl(), W0, max_steps=10)
+    assert res.diverged and res.diverged_at == 1 and res.steps == 0
+    assert res.message == ("diverged at step 1 (the optimizer reported: gradient for 'w' contains "
+                           "NaN/inf); try a smaller learning rate (lr = 0.1)")
+    assert res.divergence.quantity == "gradient" and res.divergence.value == np.inf
+    # the course optimizer's own error, and the runner's own loss check, carry the same fields
+    res = run(SGD(lr=1e308), bowl(), W0, max_steps=100)
+    assert (res.divergence.quantity, res.divergence.key, res.divergence.step) == ("parameter", "w", 1)
+    res = run(SGD(lr=1.05), bowl(), W0, max_steps=1000)
+    assert res.divergence.quantity == "loss" and res.divergence.step == res.diverged_at
+    assert res.divergence.value == res.divergence.value and res.divergence.value > 1e8
+    assert run(SGD(lr=0.1), bowl(), W0, max_steps=10).divergence is None
+
+
+def test_other_errors_of_the_optimizer_are_not_swallowed():
+    class Broken(Optimizer):
+        def step(self, params, grads):
+            raise ValueError("gradient is not finite")   # words about NaN, but not a DivergenceError
+
+    with pytest.raises(ValueError, match="gradient is not finite"):
+        run(Broken(0.1), bowl(), W0, max_steps=10)
+
+
+def test_stop_rule_is_a_pure_function_of_the_numbers():
+    base = dict(finite=True, loss=1.0, limit=10.0, gnorm=1.0, tol_grad=None, step_length=None,
+                tol_step=None, callback_stop=False)
+    assert stop_rule(**base) is None
+    assert stop_rule(**{**base, "finite": False}) == "diverged"
+    assert stop_rule(**{**base, "loss": -11.0}) == "diverged"
+    assert stop_rule(**{**base, "tol_grad": 2.0}) == "tol_grad"
+    assert stop_rule(**{**base, "tol_step": 1e-3, "step_length": 1e-4}) == "tol_step"
+    assert stop_rule(**{**base, "tol_step": 1e-3, "step_length": 1e-2}) is None
+    assert stop_rule(**{**base, "callback_stop": True}) == "callback"
+    # the order: divergence before the tolerances before the callback
+    assert stop_rule(**{**base, "loss": 11.0, "tol_grad": 2.0, "callback_stop": True}) == "diverged"
+    assert stop_rule(**{**base, "tol_grad": 2.0, "tol_step": 1.0, "step_length": 0.0,
+                        "callback_stop": True}) == "tol_grad"
+
+
+def test_lookahead_is_read_from_the_optimizer():
+    # a look-ahead optimizer gets its gradient at gradient_point; any other at w itself, reused
+    calls = []
+
+    class Counting:
+        name, dim, minimizer = "bowl", 2, np.zeros(2)
+        def value(self, w):
+            return bowl().value(w)
+        def grad(self, w):
+            calls.append(np.array(w))
+            return bowl().grad(w)
+
+    run(SGD(lr=0.1), Counting(), W0, max_steps=5)
+    assert len(calls) == 6                       # w_0 .. w_5: one gradient per step
+    calls.clear()
+    opt = Nesterov(lr=0.1, momentum=0.5)
+    assert opt.lookahead and not Nesterov(0.1, form="pytorch").lookahead and not SGD(0.1).lookahead
+    run(opt, Counting(), W0, max_steps=5)
+    assert len(calls) == 11                      # plus one at each look-ahead point
+
+
 def test_unbounded_objective_is_reported_as_such():
     with no_warnings():
         res = run(SGD(lr=0.1), Saddle(), [1.0, 1e-3], max_steps=1000)
@@ -325,6 +392,36 @@ def test_run_grid_best_and_diverged_rows_are_masked():
     assert g.rate[g.best_index()] < 0.7          # far better than GD's 0.905 ...
     assert g.rate[g.best_index()] > 0.635 - 2e-2  # ... but not better than the optimum
     assert "diverged" in repr(g)
+
+
+def test_freeze_rows_zeroes_the_buffers_of_those_rows_only():
+    opt = Momentum(lr=0.1, momentum=0.9, form="pytorch")
+    params = {"w": np.ones((3, 2))}
+    for _ in range(3):
+        opt.step(params, {"w": np.ones((3, 2))})
+    opt.freeze_rows(np.array([False, True, False]))
+    b = opt.state["w"]["momentum_buffer"]
+    assert np.all(b[1] == 0) and np.all(b[[0, 2]] > 1)
+    held = params["w"][1].copy()
+    opt.step(params, {"w": np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])})
+    assert np.array_equal(params["w"][1], held)          # zero gradient + zero buffer: no move
+    adam = Adam(lr=0.1)
+    adam.step(params, {"w": np.ones((3, 2))})
+    adam.freeze_rows(np.array([True, False, False]))
+    assert np.all(adam.state["w"]["exp_avg"][0] == 0) and np.all(adam.state["w"]["exp_avg_sq"][0] == 0)
+    assert np.all(adam.state["w"]["exp_avg"][1] != 0)
+
+
+def test_run_grid_peak_memory_stays_near_its_result_arrays():
+    import tracemalloc
+    grid = {"lr": np.linspace(0.01, 1.5, 60), "momentum": np.linspace(0.0, 0.99, 50)}
+    steps = 400
+    tracemalloc.start()
+    g = run_grid(Momentum, bowl(), W0, grid=grid, steps=steps)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    results = g.losses.nbytes + g.dist.nbytes
+    assert peak <= 1.5 * results, (peak / results)
 
 
 def test_run_grid_row_that_overflows_at_once_is_frozen():
