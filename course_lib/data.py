@@ -6,6 +6,7 @@
 * ``load_digits_data``        the 8x8 handwritten digits that ship with scikit-learn (no download)
 * ``load_digits_split``       the same digits split train / validation / test, standardised with
                               training statistics only (chapters 07 and 10)
+* ``make_two_moons``          two interleaving half circles, a small 2-class set (chapter 04)
 
 All randomness goes through ``np.random.default_rng(seed)``: the same seed gives the same arrays on
 every machine.  Everything is float64; labels are int64.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["make_linear_regression", "standardize", "train_val_split", "load_digits_data",
-           "load_digits_split", "DigitsSplit"]
+           "load_digits_split", "DigitsSplit", "make_two_moons"]
 
 
 def _positive_int(value, name: str, minimum: int = 1) -> int:
@@ -50,7 +51,8 @@ def _matrix(X, name: str = "X") -> np.ndarray:
 
 
 def make_linear_regression(n: int = 200, d: int = 2, noise: float = 0.1, seed: int = 0,
-                           feature_scales=None, bias: bool = False, feature_means=None):
+                           feature_scales=None, bias: bool = False, feature_means=None,
+                           unit_norm: bool = False):
     """Synthetic linear-regression data  y = X w_true + noise * N(0, 1).
 
     Features: column j of X is ``feature_means[j] + feature_scales[j] * N(0, 1)`` (defaults: mean 0,
@@ -69,6 +71,9 @@ def make_linear_regression(n: int = 200, d: int = 2, noise: float = 0.1, seed: i
     bias : if True, append a constant column of ones to X as its last column; w_true then has
         d + 1 entries and its last one is the intercept (drawn from N(0, 1)).
     feature_means : None or d numbers, the mean of each feature (default 0).
+    unit_norm : if True, scale every row of the d random features to length 1 (before the bias
+        column is added), so ||x_i|| = 1 for every sample; y uses these rows (chapter 03: a
+        single-sample SGD step w - eta grad L_i then moves w by at most 2 eta |y_i - x_i^T w|).
 
     Returns
     -------
@@ -103,6 +108,8 @@ def make_linear_regression(n: int = 200, d: int = 2, noise: float = 0.1, seed: i
     intercept = rng.standard_normal()
     X = means + scales * rng.standard_normal((n, d))
     eps = rng.standard_normal(n)
+    if unit_norm:
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
     if bias:
         X = np.hstack([X, np.ones((n, 1))])
         w_true = np.append(w_true, intercept)
@@ -308,3 +315,31 @@ def load_digits_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: f
     out = {name: standardize(X[i], mean, std)[0] for name, i in idx.items()}
     return DigitsSplit(out["train"], y[idx["train"]], out["val"], y[idx["val"]], out["test"],
                        y[idx["test"]], mean, std, int(seed))
+
+
+def make_two_moons(n: int = 200, noise: float = 0.1, seed: int = 0):
+    """Two interleaving half circles, a small 2-class set (scikit-learn's ``make_moons``, in NumPy).
+
+    Class 0: (cos t, sin t), class 1: (1 - cos t, 1/2 - sin t), for n // 2 (class 0) and
+    n - n // 2 (class 1) evenly spaced t in [0, pi]; then Gaussian noise of standard deviation
+    ``noise`` on both coordinates, and the rows shuffled, both from ``np.random.default_rng(seed)``.
+    No straight line separates the classes; a network with one small hidden layer does.
+
+    Returns X (n, 2) float64 and y (n,) int64 in {0, 1}.
+    """
+    n = _positive_int(n, "n", minimum=2)
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"noise (standard deviation added to the points) must be a number >= 0, got {noise!r}") from exc
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise (standard deviation added to the points) must be >= 0, got {noise}")
+    n0, n1 = n // 2, n - n // 2
+    t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n1)
+    X = np.vstack([np.column_stack([np.cos(t0), np.sin(t0)]),
+                   np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)])])
+    y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    X, y = X[order], y[order]
+    return X + noise * rng.standard_normal(X.shape), y

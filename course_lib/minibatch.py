@@ -519,7 +519,8 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
 
     def record(t, L):
         steps.append(t)
-        losses.append(np.where(frozen, np.inf, L) if K is not None else L)
+        # a frozen chain reads +inf after the step at which it diverged (as run_grid)
+        losses.append(np.where(frozen & (diverged_at < t), np.inf, L) if K is not None else L)
         samples_rec.append(samples)
         if keep_trajectory:
             traj.append(W.copy())
@@ -555,16 +556,21 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
                     due = t % eval_every == 0 or t == T or end_of_epoch
                     L = full_loss(W) if due else None
                     if K is not None:
-                        bad = ~np.all(np.isfinite(W), axis=1) & ~frozen
+                        nonfinite = ~np.all(np.isfinite(W), axis=1) & ~frozen
+                        too_big = np.zeros_like(nonfinite)
                         if L is not None:
-                            bad |= ~frozen & (~np.isfinite(L) | (np.abs(L) > limit))
-                        if frozen.any() or bad.any():
-                            W[frozen | bad] = W_prev[frozen | bad]
-                        if bad.any():
-                            diverged_at[bad] = t
-                            frozen |= bad
+                            nonfinite |= ~frozen & ~np.isfinite(L)
+                            too_big = ~frozen & ~nonfinite & (np.abs(L) > limit)
+                        # as run_grid: a diverging chain keeps its last finite iterate
+                        held = frozen | nonfinite
+                        if held.any():
+                            W[held] = W_prev[held]
+                        new = nonfinite | too_big
+                        if new.any():
+                            diverged_at[new] = t
                             if L is not None:
-                                L = full_loss(W)
+                                L = np.where(nonfinite, np.inf, L)
+                            frozen |= new
                             if frozen.all():
                                 stop_reason = "diverged"
                     else:
@@ -579,11 +585,14 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
                                    "the starting loss" if L > 0 else
                                    f"loss = {_fmt(L)}, far below the starting loss {_fmt(L0)}")
                         if why is not None:
-                            W[...] = W_prev
                             stop_reason, diverged_at[0] = "diverged", t
                             hint = ("the objective may be unbounded below" if L is not None and L < 0
                                     else f"try a smaller learning rate (lr = {_fmt_lr(lr_now())})")
                             message = f"diverged at step {t} ({why}); {hint}"
+                            if L is not None and np.isfinite(L) and finite_w:
+                                record(t, L)        # as the runner: a finite iterate is kept
+                            else:
+                                W[...] = W_prev
                             break
                     if L is not None:
                         record(t, L)

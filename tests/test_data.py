@@ -152,3 +152,40 @@ def test_load_digits_data():
     assert not np.array_equal(load_digits_data(seed=1)[3], y_te)
     with pytest.raises(ValueError, match=r"test_fraction must be strictly between 0 and 1"):
         load_digits_data(test_fraction=1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# chapters 03-04: unit-length inputs and the two-moons set
+# ----------------------------------------------------------------------------------------------
+
+def test_unit_norm_rows_and_the_same_model():
+    X, y, w = make_linear_regression(n=300, d=3, noise=0.2, seed=4, unit_norm=True)
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, rtol=0, atol=1e-14)
+    X0, _, w0 = make_linear_regression(n=300, d=3, noise=0.2, seed=4)
+    assert np.array_equal(w, w0)                                   # the same true weights
+    assert np.allclose(X, X0 / np.linalg.norm(X0, axis=1, keepdims=True), rtol=1e-15)
+    assert abs(np.std(y - X @ w) - 0.2) < 0.03                     # y built from the unit rows
+    Xb, _, wb = make_linear_regression(n=5, d=2, seed=1, unit_norm=True, bias=True)
+    assert np.allclose(np.linalg.norm(Xb[:, :2], axis=1), 1.0) and np.all(Xb[:, 2] == 1) and wb.shape == (3,)
+
+
+def test_two_moons_is_scikit_learns_make_moons():
+    from sklearn.datasets import make_moons
+    from course_lib.data import make_two_moons
+    for n in (200, 51):
+        X, y = make_two_moons(n, noise=0.0, seed=3)
+        Xs, ys = make_moons(n, shuffle=False, noise=0.0)
+        mine, theirs = np.lexsort((X[:, 1], X[:, 0], y)), np.lexsort((Xs[:, 1], Xs[:, 0], ys))
+        assert np.allclose(X[mine], Xs[theirs], rtol=0, atol=1e-12) and np.array_equal(y[mine], ys[theirs])
+    X, y = make_two_moons(400, noise=0.2, seed=0)
+    assert X.shape == (400, 2) and X.dtype == np.float64 and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [200, 200] and y[:20].tolist() != sorted(y[:20].tolist())
+    X0, _ = make_two_moons(400, noise=0.0, seed=0)
+    assert abs(np.std(X - X0) - 0.2) < 0.02                          # the noise, on both coordinates
+    X2, y2 = make_two_moons(400, noise=0.2, seed=0)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    assert not np.array_equal(make_two_moons(400, noise=0.2, seed=1)[0], X)
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2, got 1"):
+        make_two_moons(1)
+    with pytest.raises(ValueError, match=r"noise \(standard deviation added to the points\) must be >= 0, got -1"):
+        make_two_moons(10, noise=-1)

@@ -20,11 +20,13 @@ way of drawing the permutation (``np.argsort(rng.random(n))``, ``rng.choice(n, n
 * ceil(n / b) batches of b indices, the last one with n - b (ceil(n / b) - 1);
 * together they hold every index 0 .. n-1 exactly once (a permutation, no repeats);
 * the two calls with equally seeded generators agree (every random number comes from ``rng``);
-* for n >= 8 (where an accidental coincidence has probability below 1/8! = 2.5e-5): the order is
-  not 0, 1, ..., n-1; the next call with the same generator and a differently seeded generator
-  give other orders (a fresh permutation is drawn each time, from the generator it is given); and
-  the batches are not all runs of consecutive indices (the samples are shuffled, not only the
-  order of the batches).
+* where a correct answer could meet them by chance only with probability below 1e-6 (K! prod_j
+  b_j! / n! for batch sizes b_j; so not for b = n, nor for tiny n): the batches are not all runs
+  of consecutive indices (the samples are shuffled, not only the order of the batches; the order
+  0, 1, ..., n-1 is the special case "no shuffling"); and, compared as sets, the next call with
+  the same generator and a call with a differently seeded generator give other batches (a fresh
+  permutation is drawn each time, from the generator it is given). The order inside a batch is
+  free (sorting each batch is fine: the gradient does not depend on it).
 
 So an answer that uses NumPy's global generator, makes its own generator, forgets to shuffle,
 samples with replacement, drops or splits the last batch wrongly fails with a message that says
@@ -32,12 +34,18 @@ which property broke; the named mistakes below add a hint where the answer is ex
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .ch03_sgd import with_changed_inputs
 from .core import Case, Exercise, Mismatch, Mistake, compare_arrays, compare_scalars, describe_kind
 
 CHAPTER = "04_minibatch_sgd"
+
+#: the relational checks of minibatch_indices run where a correct answer meets them by chance
+#: with probability below this (see `_coincidence`)
+RELATIONS_BELOW = 1e-6
 
 # ---------------------------------------------------------------------------------------------
 # (a) the batches of one epoch
@@ -89,7 +97,7 @@ def _mbi_case(name, n, b, seed):
 def _mbi_fixed():
     return [
         _mbi_case("n = 10, b = 4 (b does not divide n)", 10, 4, 3),
-        _mbi_case("n = 12, b = 4 (b divides n)", 12, 4, 5),
+        _mbi_case("n = 24, b = 6 (b divides n)", 24, 6, 5),
         _mbi_case("n = 23, b = 5", 23, 5, 7),
         _mbi_case("b = 1 (plain SGD)", 9, 1, 11),
         _mbi_case("b = n (one batch)", 9, 9, 13),
@@ -165,6 +173,20 @@ def _batches_problem(batches, n, b):
     return None
 
 
+def _coincidence(n, b):
+    """Probability that two independent random epochs give the same batches (as sets, in order):
+    prod_j b_j! / n!; an upper bound for every coincidence the relational checks look for, times
+    the K! orders of the batches."""
+    k = -(-n // b)
+    sizes = [b] * (k - 1) + [n - b * (k - 1)]
+    log_p = sum(math.lgamma(s + 1) for s in sizes) - math.lgamma(n + 1) + math.lgamma(k + 1)
+    return math.exp(log_p)
+
+
+def _as_sets(batches):
+    return [sorted(map(int, x)) for x in batches]
+
+
 def _answer_problem(result, case):
     """Why the four results of one case are not a correct answer (None if they are)."""
     n, b = case.args["n"], case.args["batch_size"]
@@ -180,24 +202,26 @@ def _answer_problem(result, case):
     if problem or not _same(first, again):
         return ("two generators made from the same seed gave different batches: draw every random "
                 "number from the rng you are given (not from np.random.* or a new default_rng())")
-    if n >= 8:
-        if np.array_equal(np.concatenate(first), np.arange(n)):
-            return "the samples come in the order 0, 1, ..., n-1: shuffle them (rng.permutation(n))"
-        if _same(first, second):
-            return ("the next call with the same rng (the next epoch) gave the same batches: draw a "
-                    "fresh permutation from rng on every call")
-        if _same(first, other):
-            return "a generator with another seed gave the same batches: use the rng you are given"
-        if b >= 2 and len(first) >= 2 and all(
-                np.array_equal(np.sort(x), np.arange(x.min(), x.min() + x.size)) for x in first):
+    if _coincidence(n, b) < RELATIONS_BELOW:
+        if all(x == list(range(x[0], x[0] + len(x))) for x in _as_sets(first)):
+            if [x[0] for x in _as_sets(first)] == list(range(0, n, b)):
+                return "the samples come in the order 0, 1, ..., n-1: shuffle them (rng.permutation(n))"
             return ("every batch is a run of consecutive indices: shuffle the samples (cut a "
                     "permutation of range(n)), not only the order of the batches")
+        if _as_sets(first) == _as_sets(second):
+            return ("the next call with the same rng (the next epoch) gave the same batches: draw a "
+                    "fresh permutation from rng on every call")
+        if _as_sets(first) == _as_sets(other):
+            return "a generator with another seed gave the same batches: use the rng you are given"
     return None
 
 
 def _same(a, c):
+    """The same batches, index for index, all of integer dtype."""
     return (isinstance(a, list) and isinstance(c, list) and len(a) == len(c)
-            and all(np.shape(x) == np.shape(y) and np.array_equal(x, y) for x, y in zip(a, c)))
+            and all(isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype.kind in "iu"
+                    and y.dtype.kind in "iu" and x.shape == y.shape and np.array_equal(x, y)
+                    for x, y in zip(a, c)))
 
 
 def _mbi_compare(expected, got, case):
