@@ -31,30 +31,3 @@ def collect_request(exercise_name: str, object_names: Sequence[str], cases_plain
     cases = [Case.from_plain(c) for c in cases_plain]
     return collect(exercise, [namespace[n] for n in object_names], cases)
 
-
-def collect_to_file(name: str, objects, cases_json: str, path: str, nonce: str) -> None:
-    """The previous grader's entry point (kept until course_lib.grading's sandbox rework lands)."""
-    import os
-
-    from . import get
-    from .plain import dumps, loads
-    exercise = get(name)
-    cases = [Case.from_plain(c) for c in loads(cases_json)]
-    try:
-        objs = tuple(objects())
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        result = {"format": FORMAT, "exercise": name, "results": [],
-                  "object_error": (f"check.{name} needs {', '.join(exercise.expects)}, but it is not "
-                                   f"defined ({type(exc).__name__}: {exc})")}
-    else:
-        result = collect(exercise, objs, cases)
-    result["nonce"] = nonce
-    text = dumps(result)
-    if len(text) > MAX_BYTES:
-        text = dumps({"format": FORMAT, "exercise": name, "results": [], "nonce": nonce,
-                      "object_error": f"{name} returned answers too big to check"})
-    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(f"{path}.tmp", path)

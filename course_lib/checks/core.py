@@ -290,6 +290,38 @@ def released_exercise(data: dict, compare: Callable, call: Callable = default_ca
         released=answers)
 
 
+def _case_key(case: Case) -> str:
+    import hashlib
+
+    from .plain import dumps
+    return hashlib.sha256(dumps(case.to_plain()["args"]).encode()).hexdigest()[:32]
+
+
+def case_values(function: Callable[[Case], Any], exercises: Sequence[Exercise]) -> dict:
+    """{case key: plain value} of a function of the case alone on every visible case (release)."""
+    out = {}
+    with np.errstate(all="ignore"):
+        for ex in exercises:
+            for case in ex.cases():
+                out[_case_key(case)] = to_plain(function(case))
+    return out
+
+
+def case_value(table: Mapping[str, dict], name: str, case: Case) -> Any:
+    """In the student release: the stored value of the case function `name` on a visible case."""
+    values = table.get(name, {})
+    key = _case_key(case)
+    if key not in values:
+        raise ValueError(f"{name}: the student release knows only the visible cases of its checks")
+    return from_plain(values[key])
+
+
+def unavailable_compare(expected: Any, got: Any, case: Case) -> Mismatch:
+    """The compare of a check whose instant feedback is not part of this release."""
+    return Mismatch("this check is not available in this copy of the course library (it is "
+                    "judged when your notebook is graded)")
+
+
 def with_chapter(exercise: Exercise, chapter: str) -> Exercise:
     """`exercise` with its chapter set (the registry fills in a missing one)."""
     return exercise if exercise.chapter else dataclasses.replace(exercise, chapter=chapter)

@@ -1,292 +1,485 @@
-"""A Jupyter kernel under resource limits, and a client that runs cells with time and output limits.
+"""The student's kernel under bubblewrap, and the grader's side of its two pipes.
 
-Used by the grader (course_lib.grading) to run student code:
+    policy = SandboxPolicy.detect(library=release_dir, hide=[submissions, outdir, source])
+    with Kernel(policy, SandboxLimits(memory_mb=2048)) as kernel:
+        r = kernel.run("x = 1", timeout=30, output_limit=1_000_000)
+        r.status                # Status.OK, ERROR, TIMEOUT, KERNEL_DIED or OUTPUT_LIMIT
+        r = kernel.collect("mse_gradient", ["mse_gradient"], cases, timeout=30, output_limit=...)
+        r.data                  # the outputs, plain data, judged by the grader
 
-    with SandboxedKernel(cwd=workdir, memory_mb=2048) as kernel:
-        result = kernel.execute("x = 1", timeout=30, output_limit=1_000_000)
-        result.status   # "ok", "error", "timeout", "died", "output_limit"
+What the sandbox (bubblewrap, `bwrap`) gives each kernel:
 
-The kernel is `python -m course_lib.grading.sandbox [limits] -- <ipykernel arguments>`: it sets
-RLIMIT_AS (address space: MemoryError instead of exhausting the machine), RLIMIT_FSIZE (largest file
-it may write), RLIMIT_CORE = 0, then starts ipykernel with `exit()`/`quit()` turned into an error (so
-only os._exit or a signal can end it). It runs in its own session and process group (killed as a
-group), with stdin/stdout/stderr detached from the grader, in its own working directory.
+- its own PID namespace (it sees only itself: not the grader, not the other kernels), its own
+  network namespace with no interface (no network), IPC and UTS namespaces, a new session;
+- a filesystem built from nothing: the system (/usr, /etc, ...) and the Python installation
+  read-only, the *student release* of course_lib read-only in place of the instructor's package,
+  this module's kernel.py, and a private tmpfs scratch directory (its cwd, HOME and TMPDIR; size
+  capped) as the only writable place. SUBMISSIONS, OUTDIR (grades, feedback, the secret), the
+  solutions and the instructor's course_lib are not in it (masked if they lie under a bound path);
+- `--die-with-parent`: when the grader (or the kernel's bwrap) dies, everything inside is killed,
+  so nothing a kernel starts outlives it;
+- resource limits set by kernel.py before student code runs: address space (--memory-mb), CPU
+  time, largest file, no core dumps, and a process-count limit (RLIMIT_NPROC). When the grader
+  runs as root the kernel switches to an unprivileged uid of its own (root is exempt from
+  RLIMIT_NPROC, and a root kernel could undo its confinement); otherwise bubblewrap maps it into
+  a user namespace, where the process count is per sandbox.
 
-This isolates students from each other and protects the grader from accidents and from the usual
-tricks; it is not a security boundary against code written to attack the machine (the kernel runs as
-the grader's user). For hostile settings run the grader in a container or as a separate user.
+The channel is a pair of pipes (requests in, replies out) plus the kernel's stdout/stderr pipe.
+Pipes were chosen over Jupyter's ZeroMQ sockets: nothing has to be shared on the filesystem (IPC
+socket files would need a writable directory visible to both sides) and there is no network
+namespace to cross, no connection file and key to hide, no port to race for; the grader reads
+with size caps and a deadline, and the protocol is a dozen lines of JSON (see kernel.py).
 """
 from __future__ import annotations
 
-import argparse
+import json
 import os
-import queue
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course_lib.checks.status import Status
+
+KERNEL_FILE = Path(__file__).with_name("kernel.py")
 
 #: environment of the kernel: threads pinned so that RLIMIT_AS is not eaten by thread pools
 KERNEL_ENV = {
     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
     "NUMEXPR_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2", "MPLBACKEND": "Agg",
-    "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    "TQDM_DISABLE": "1",
+    "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+    "TQDM_DISABLE": "1", "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8",
 }
-_PASS_ENV = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT", "TZ")
+#: where things appear inside the sandbox
+SCRATCH = "/tmp"
+INSIDE_LIBRARY = "/course-grade/lib"
+INSIDE_KERNEL = "/course-grade/kernel.py"
+#: a reply longer than this (bytes) ends the kernel (the answers of one check are a few KB)
+MAX_REPLY = 8_000_000
+#: the first uid of the unprivileged users kernels run as when the grader is root
+UID_BASE = 2_100_000_000
 
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
-
-
-# ---------------------------------------------------------------------------------------------
-# the kernel side
-
-
-def _launch(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.grading.sandbox")
-    parser.add_argument("--memory-mb", type=int, default=0, help="address-space limit (0: none)")
-    parser.add_argument("--file-mb", type=int, default=64, help="largest file the kernel may write")
-    parser.add_argument("--cpu-seconds", type=int, default=0, help="CPU-time limit (0: none)")
-    parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    import resource
-
-    def limit(which, value):
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass  # a limit above the hard limit: keep the existing one
-
-    if args.memory_mb > 0:
-        limit(resource.RLIMIT_AS, args.memory_mb * 1024 * 1024)
-    if args.file_mb > 0:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write raises OSError instead
-        limit(resource.RLIMIT_FSIZE, args.file_mb * 1024 * 1024)
-    if args.cpu_seconds > 0:
-        limit(resource.RLIMIT_CPU, args.cpu_seconds)
-    limit(resource.RLIMIT_CORE, 0)
-
-    from ipykernel.kernelapp import IPKernelApp
-
-    kernel_args = [a for a in args.kernel_args if a != "--"]
-    app = IPKernelApp.instance()
-    app.initialize(kernel_args)
-
-    def no_exit(*_args, **_kwargs):
-        raise SystemExit("exit() was called; a graded notebook keeps running")
-
-    app.shell.ask_exit = no_exit
-    app.start()
-
-
-# ---------------------------------------------------------------------------------------------
-# the grader side
-
-
-@dataclass
-class CellResult:
-    status: str              # "ok", "error", "timeout", "died", "output_limit"
-    ename: str = ""          # exception type, for status "error"
-    evalue: str = ""         # exception message, for status "error"
-    output: str = ""         # text output, cut to keep_output characters
-    seconds: float = 0.0
-    exit: str = ""           # for "died": "exit code 3" or "signal SIGKILL"
-    started: bool = True     # False if the kernel was found dead before the cell began
 
 
 class KernelStartError(RuntimeError):
     pass
 
 
-class SandboxedKernel:
-    """One kernel process; see the module docstring. Use as a context manager or call kill()."""
+class SandboxUnavailable(RuntimeError):
+    pass
 
-    def __init__(self, cwd: str, *, memory_mb: int = 0, file_mb: int = 64, cpu_seconds: int = 0,
-                 env: dict | None = None, startup_timeout: float = 60.0, keep_output: int = 20_000,
-                 conn_dir: str | None = None):
-        self.cwd = cwd
-        self.conn_parent = conn_dir  # where the connection file goes (default: the system's temp dir)
-        self.memory_mb = memory_mb
-        self.file_mb = file_mb
-        self.cpu_seconds = cpu_seconds
-        self.extra_env = env or {}
+
+UNSAFE_WARNING = (
+    "WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox). Student code runs as your user "
+    "with only resource limits: it can read and change every file you can (other students' "
+    "submissions, OUTDIR with grades.csv, the cached results and the secret, the solutions and "
+    "the course library), use the network, and signal your processes, including this grader. "
+    "Use it only for trusted notebooks (your own tests); grade a class on Linux with bubblewrap "
+    "installed (apt-get install bubblewrap).")
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    memory_mb: int = 2048      # address space of the kernel
+    file_mb: int = 64          # largest file it may write
+    cpu_seconds: int = 0       # CPU time of the kernel process (0: none)
+    max_processes: int = 64    # processes and threads (RLIMIT_NPROC)
+    scratch_mb: int = 256      # size of its writable scratch directory (tmpfs)
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """How kernels are started: under bubblewrap (the default) or, unsafely, without it."""
+
+    library: Path                   # the student release: library/course_lib/...
+    hide: tuple[Path, ...] = ()     # never visible inside (SUBMISSIONS, OUTDIR, solutions)
+    bwrap: str | None = None        # None: no sandbox (unsafe)
+
+    @classmethod
+    def detect(cls, library: Path, hide=(), *, unsafe: bool = False) -> "SandboxPolicy":
+        path = bwrap_path()
+        if path is None and not unsafe:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is not installed: course-grade runs every submission inside it "
+                "(apt-get install bubblewrap, dnf install bubblewrap). Without it, --unsafe-no-sandbox "
+                "grades anyway, with no isolation: " + UNSAFE_WARNING.split(": ", 1)[1])
+        return cls(Path(library), tuple(Path(h) for h in hide), None if unsafe else path)
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.bwrap is not None
+
+    def command(self, limits: SandboxLimits, uid: int | None, fd_in: int, fd_out: int) -> list[str]:
+        kernel_args = ["--fd-in", str(fd_in), "--fd-out", str(fd_out), "--memory-mb", str(limits.memory_mb),
+                       "--file-mb", str(limits.file_mb), "--cpu-seconds", str(limits.cpu_seconds),
+                       "--max-processes", str(limits.max_processes)]
+        if not self.sandboxed:
+            extra = ["--allow-root", "1"] if os.geteuid() == 0 else []
+            return [sys.executable, "-I", str(KERNEL_FILE), "--library", str(self.library),
+                    *kernel_args, *extra]
+        if uid is not None:
+            kernel_args += ["--uid", str(uid), "--gid", str(uid)]
+        return [*self._bwrap_args(limits, uid), "--", sys.executable, "-I", INSIDE_KERNEL,
+                "--library", INSIDE_LIBRARY, *kernel_args]
+
+    def _bwrap_args(self, limits: SandboxLimits, uid: int | None) -> list[str]:
+        args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--cap-drop", "ALL"]
+        if uid is None:  # not root: bubblewrap maps us into a user namespace of our own
+            args += ["--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534"]
+        else:            # root: kernel.py switches to `uid`, which needs these two capabilities
+            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        bound: list[str] = []
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"):
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+                bound.append(str(path))
+        for prefix in python_prefixes():
+            if not any(_under(prefix, b) for b in bound):
+                args += ["--ro-bind", prefix, prefix]
+                bound.append(prefix)
+        package = instructor_package()
+        args += ["--ro-bind", str(self.library / "course_lib"), package,
+                 "--ro-bind", str(self.library), INSIDE_LIBRARY,
+                 "--ro-bind", str(KERNEL_FILE), INSIDE_KERNEL]
+        args = _with_parent_dirs(args)
+        for hidden in self.hide:
+            real = os.path.realpath(hidden)
+            if any(_under(real, b) for b in bound) and not _under(package, real):
+                args += ["--tmpfs", real]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(limits.scratch_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", SCRATCH,
+                 "--chdir", SCRATCH, "--clearenv"]
+        for key, value in sandbox_env(SCRATCH).items():
+            args += ["--setenv", key, value]
+        return args
+
+
+def _with_parent_dirs(args: list[str]) -> list[str]:
+    """Create the parents of every bind's destination world-readable (bubblewrap makes them 0700,
+    which an unprivileged kernel could not pass)."""
+    out, made = [], {"/"}
+    i = 0
+    while i < len(args):
+        if args[i] in ("--ro-bind", "--bind", "--symlink"):
+            dest = Path(args[i + 2])
+            for parent in reversed(dest.parents):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    out += ["--perms", "0755", "--dir", str(parent)]
+            out += args[i:i + 3]
+            i += 3
+        else:
+            out.append(args[i])
+            i += 1
+    return out
+
+
+def _under(path: str, folder: str) -> bool:
+    path, folder = os.path.normpath(path), os.path.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def python_prefixes() -> list[str]:
+    """The folders the kernel's Python needs (the interpreter, the stdlib, the site-packages)."""
+    found = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                           sys.base_exec_prefix)}
+    found.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    return sorted(p for p in found if p != "/")
+
+
+def instructor_package() -> str:
+    """Where the grader's own course_lib lives: the sandbox sees the student release there."""
+    import course_lib
+    return os.path.realpath(os.path.dirname(course_lib.__file__))
+
+
+def sandbox_env(home: str) -> dict[str, str]:
+    env = dict(KERNEL_ENV)
+    env.update({"HOME": home, "TMPDIR": home, "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "IPYTHONDIR": os.path.join(home, ".ipython"),
+                "MPLCONFIGDIR": os.path.join(home, ".matplotlib")})
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# one kernel
+
+
+@dataclass
+class CellResult:
+    status: Status           # OK, ERROR, TIMEOUT, KERNEL_DIED, OUTPUT_LIMIT
+    ename: str = ""          # exception type, for ERROR
+    evalue: str = ""         # exception message, for ERROR
+    output: str = ""         # what the cell printed, the first keep_output characters
+    seconds: float = 0.0
+    exit: str = ""           # for KERNEL_DIED: "exit code 3" or "signal SIGKILL"
+    started: bool = True     # False: the kernel was dead before this request began
+    data: object = None      # collect: the outputs; files: the list of files
+    reply: dict = field(default_factory=dict, repr=False)
+
+
+class Kernel:
+    """One sandboxed kernel process; see the module docstring. A context manager."""
+
+    _next_uid = 0
+
+    def __init__(self, policy: SandboxPolicy, limits: SandboxLimits, *, startup_timeout: float = 60.0,
+                 keep_output: int = 20_000):
+        self.policy = policy
+        self.limits = limits
         self.startup_timeout = startup_timeout
         self.keep_output = keep_output
         self.proc: subprocess.Popen | None = None
-        self.kc = None
-        self._conn_dir: str | None = None
+        self._req = self._resp = self._out = None
+        self._buf = b""
+        self._next_id = 0
 
-    # -- life cycle
-
-    def __enter__(self) -> "SandboxedKernel":
+    def __enter__(self) -> "Kernel":
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.kill()
 
-    def environment(self) -> dict:
-        env = {k: os.environ[k] for k in _PASS_ENV if k in os.environ}
-        env.update(KERNEL_ENV)
-        env.update({"HOME": self.cwd, "TMPDIR": self.cwd, "IPYTHONDIR": os.path.join(self.cwd, ".ipython"),
-                    "JUPYTER_RUNTIME_DIR": os.path.join(self.cwd, ".jupyter")})
-        # the same course_lib as the grader, installed or not
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        env.update(self.extra_env)
-        return env
+    @classmethod
+    def _uid(cls) -> int | None:
+        """An unprivileged uid of its own for each kernel when the grader is root."""
+        if os.geteuid() != 0:
+            return None
+        cls._next_uid = (cls._next_uid + 1) % 1000
+        return UID_BASE + (os.getpid() % 20_000) * 1000 + cls._next_uid
 
     def start(self) -> None:
-        from jupyter_client import BlockingKernelClient
-        from jupyter_client.connect import write_connection_file
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            cmd = self.policy.command(self.limits, self._uid(), req_r, resp_w)
+            if self.policy.sandboxed:
+                env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
+            else:
+                cwd = self._unsafe_home()
+                env = {**sandbox_env(cwd), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                                         close_fds=True, pass_fds=(req_r, resp_w),
+                                         start_new_session=True, cwd=cwd, env=env)
+        finally:
+            for fd in (req_r, resp_w, out_w):
+                os.close(fd)
+        self._req, self._resp, self._out = req_w, resp_r, out_r
+        for fd in (self._resp, self._out):
+            os.set_blocking(fd, False)
+        reply, output, _ = self._wait(lambda r: r.get("ready"), time.monotonic() + self.startup_timeout,
+                                      10**9)
+        if reply is None:
+            why = ("it exited: " + self.exit_text()) if not self.alive() else \
+                f"it did not start within {self.startup_timeout:g} s"
+            tail = output.strip().splitlines()[-1:] if output.strip() else []
+            self.kill()
+            raise KernelStartError(f"the kernel could not start ({why})" + (f": {tail[0][:300]}" if tail else ""))
 
-        self._conn_dir = tempfile.mkdtemp(prefix="course-grade-kernel-", dir=self.conn_parent)
-        conn_file, _ = write_connection_file(os.path.join(self._conn_dir, "kernel.json"), ip="127.0.0.1")
-        cmd = [sys.executable, "-m", "course_lib.grading.sandbox", "--memory-mb", str(self.memory_mb),
-               "--file-mb", str(self.file_mb), "--cpu-seconds", str(self.cpu_seconds), "--",
-               "-f", conn_file, "--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
-        self.proc = subprocess.Popen(cmd, cwd=self.cwd, env=self.environment(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, close_fds=True)
-        self.kc = BlockingKernelClient(connection_file=conn_file)
-        self.kc.load_connection_file()
-        self.kc.start_channels()
-        deadline = time.monotonic() + self.startup_timeout
-        msg_id = self.kc.kernel_info()
-        while True:
-            if self.proc.poll() is not None:
-                self.kill()
-                raise KernelStartError(f"the kernel exited while starting ({self._exit_text()})")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise KernelStartError(f"the kernel did not start within {self.startup_timeout:g} s")
-            try:
-                reply = self.kc.get_shell_msg(timeout=0.05)
-            except queue.Empty:
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        # drain the start-up status messages
-        while True:
-            try:
-                self.kc.get_iopub_msg(timeout=0.05)
-            except queue.Empty:
-                break
+    def _unsafe_home(self) -> str:
+        import tempfile
+        if not hasattr(self, "_home"):
+            self._home = tempfile.mkdtemp(prefix="course-grade-unsafe-")
+        return self._home
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def _exit_text(self) -> str:
+    def exit_text(self) -> str:
         if self.proc is None or self.proc.returncode is None:
             return "still running"
         code = self.proc.returncode
         if code < 0:
             return f"signal {SIGNAL_NAMES.get(-code, -code)}"
+        if self.policy.sandboxed and code > 128 and code - 128 in SIGNAL_NAMES:
+            return f"signal {SIGNAL_NAMES[code - 128]}"  # bubblewrap reports a signal as 128 + N
         return f"exit code {code}"
 
     def kill(self) -> None:
-        if self.kc is not None:
-            try:
-                self.kc.stop_channels()
-            except Exception:
-                pass
-            self.kc = None
         if self.proc is not None:
             if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    self.proc.kill()
-                except ProcessLookupError:
-                    pass
+                for send in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+                    try:
+                        send()
+                    except (ProcessLookupError, PermissionError):
+                        pass
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            else:
-                # children the kernel started in its group
+        for name in ("_req", "_resp", "_out"):
+            fd = getattr(self, name)
+            if fd is not None:
                 try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
+                    os.close(fd)
+                except OSError:
                     pass
-        if self._conn_dir:
-            shutil.rmtree(self._conn_dir, ignore_errors=True)
-            self._conn_dir = None
+                setattr(self, name, None)
+        if hasattr(self, "_home"):
+            shutil.rmtree(self._home, ignore_errors=True)
+            del self._home
 
-    # -- running code
+    # -- requests
 
-    def execute(self, code: str, *, timeout: float, output_limit: int,
-                store_history: bool = True) -> CellResult:
-        """Run `code`; kill the kernel on timeout, on death, or when the output passes output_limit bytes."""
+    def run(self, code: str, *, timeout: float, output_limit: int, history: bool = True) -> CellResult:
+        return self._request({"op": "run", "code": code, "history": history}, timeout, output_limit)
+
+    def collect(self, exercise: str, objects: list[str], cases: list, *, timeout: float,
+                output_limit: int) -> CellResult:
+        r = self._request({"op": "collect", "exercise": exercise, "objects": objects, "cases": cases},
+                          timeout, output_limit)
+        if r.status is Status.OK:
+            r.data = r.reply.get("data")
+        return r
+
+    def files(self, timeout: float = 10.0) -> list[str]:
+        r = self._request({"op": "files"}, timeout, 10**6)
+        files = r.reply.get("files") if r.status is Status.OK else None
+        return [str(f) for f in files[:1000]] if isinstance(files, list) else []
+
+    def _request(self, request: dict, timeout: float, output_limit: int) -> CellResult:
         t0 = time.monotonic()
         if not self.alive():
-            return CellResult("died", exit=self._exit_text(), started=False)
-        msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
-        deadline = t0 + timeout
+            return CellResult(Status.KERNEL_DIED, exit=self.exit_text(), started=False)
+        self._next_id += 1
+        rid = self._next_id
+        try:
+            _write_all(self._req, (json.dumps({"id": rid, **request}, allow_nan=True) + "\n").encode())
+        except OSError:
+            self.proc.wait(timeout=5) if self.alive() else None
+            return CellResult(Status.KERNEL_DIED, exit=self.exit_text(), started=False)
+        started = [False]
+
+        def done(reply: dict) -> bool:
+            if reply.get("id") != rid:
+                return False
+            if reply.get("started") and "status" not in reply:
+                started[0] = True
+                return False
+            return True
+
+        reply, output, why = self._wait(done, t0 + timeout, output_limit)
+        seconds = time.monotonic() - t0
+        if reply is not None:
+            status = Status.OK if reply.get("status") == "ok" else Status.ERROR
+            return CellResult(status, str(reply.get("ename", ""))[:200], str(reply.get("evalue", ""))[:1000],
+                              output, seconds, reply=reply)
+        if why in ("timeout", "output_limit", "protocol"):
+            self.kill()
+            status = {"timeout": Status.TIMEOUT, "output_limit": Status.OUTPUT_LIMIT}.get(why, Status.ERROR)
+            return CellResult(status, "ProtocolError" if why == "protocol" else "", "", output, seconds)
+        self.kill()
+        return CellResult(Status.KERNEL_DIED, output=output, seconds=seconds, exit=self.exit_text(),
+                          started=started[0])
+
+    def _wait(self, accept, deadline: float, output_limit: int) -> tuple[dict | None, str, str]:
+        """Read replies and output until accept(reply); (reply, output, "") or (None, output, why)
+        with why in "timeout", "output_limit", "protocol", "died"."""
+        sel = selectors.DefaultSelector()
+        sel.register(self._resp, selectors.EVENT_READ)
+        sel.register(self._out, selectors.EVENT_READ)
+        kept: list[bytes] = []
         size = 0
-        kept: list[str] = []
-        kept_len = 0
-        ename = evalue = ""
-        busy = False
-
-        def keep(text: str) -> None:
-            nonlocal kept_len
-            if kept_len < self.keep_output:
-                kept.append(text[: self.keep_output - kept_len])
-                kept_len += len(kept[-1])
-
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                self.kill()
-                return CellResult("timeout", output="".join(kept), seconds=now - t0)
-            if not self.alive():
-                return CellResult("died", output="".join(kept), seconds=now - t0,
-                                  exit=self._exit_text(), started=busy)
-            try:
-                msg = self.kc.get_iopub_msg(timeout=min(0.25, deadline - now))
-            except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if kind == "status":
-                if content.get("execution_state") == "busy":
-                    busy = True
-                elif content.get("execution_state") == "idle":
-                    break
-                continue
-            if kind == "stream":
-                text = str(content.get("text", ""))
-                size += len(text)
-                keep(text)
-            elif kind in ("display_data", "execute_result", "update_display_data"):
-                data = content.get("data", {}) or {}
-                size += sum(len(str(v)) for v in data.values())
-                if "text/plain" in data:
-                    keep(str(data["text/plain"]) + "\n")
-            elif kind == "error":
-                ename, evalue = str(content.get("ename", "")), str(content.get("evalue", ""))
-                size += len(evalue) + sum(len(line) for line in content.get("traceback", []))
-            elif kind == "clear_output":
-                pass
-            if size > output_limit:
-                self.kill()
-                return CellResult("output_limit", output="".join(kept), seconds=time.monotonic() - t0)
-        # drain the shell reply so replies do not pile up
         try:
             while True:
-                self.kc.get_shell_msg(timeout=0)
-        except queue.Empty:
-            pass
-        return CellResult("error" if ename else "ok", ename, evalue[:1000], "".join(kept),
-                          time.monotonic() - t0)
+                reply, bad = self._next_reply(accept)
+                if bad:
+                    return None, _decode(kept), "protocol"
+                if reply is not None:
+                    size, _ = self._drain_output(kept, size)  # what it printed before replying
+                    return reply, _decode(kept), ""
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, _decode(kept), "timeout"
+                events = sel.select(timeout=min(left, 0.5))
+                eof = False
+                for key, _ in events:
+                    if key.fd == self._out:
+                        size, closed = self._drain_output(kept, size)
+                        eof |= closed
+                        if size > output_limit:
+                            return None, _decode(kept), "output_limit"
+                    else:
+                        chunk = _read(self._resp)
+                        if chunk == b"":
+                            eof = True
+                        elif chunk:
+                            self._buf += chunk
+                            if len(self._buf) > MAX_REPLY:
+                                return None, _decode(kept), "protocol"
+                if eof or (not events and not self.alive()):
+                    reply, bad = self._next_reply(accept)
+                    if reply is not None:
+                        return reply, _decode(kept), ""
+                    if not self.alive() or eof:
+                        try:
+                            self.proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            continue
+                        self._drain_output(kept, size)
+                        return None, _decode(kept), "died"
+        finally:
+            sel.close()
+
+    def _next_reply(self, accept) -> tuple[dict | None, bool]:
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                return None, True
+            if not isinstance(reply, dict):
+                return None, True
+            if accept(reply):
+                return reply, False
+        return None, False
+
+    def _drain_output(self, kept: list[bytes], size: int) -> tuple[int, bool]:
+        kept_len = sum(len(k) for k in kept)
+        while True:
+            chunk = _read(self._out)
+            if chunk is None:
+                return size, False
+            if chunk == b"":
+                return size, True
+            size += len(chunk)
+            if kept_len < self.keep_output:
+                kept.append(chunk[: self.keep_output - kept_len])
+                kept_len += len(kept[-1])
+            if size > 64 * 1024 * 1024:
+                return size, False
 
 
-if __name__ == "__main__":
-    _launch()
+def _read(fd: int) -> bytes | None:
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _decode(chunks: list[bytes]) -> str:
+    return b"".join(chunks).decode("utf-8", "replace")
