@@ -263,7 +263,7 @@ class BrowserExplorer:
                 "i => i.parentElement.textContent.trim()")
         return box.locator("input").input_value()
 
-    def _act(self, ctrl, forward: bool = True) -> None:
+    def _act(self, ctrl) -> None:
         """Change one control the way a person does: drag a slider's handle, pick another option,
         click a check box or another button, type a new number."""
         box = self.control(ctrl["i"])
@@ -274,7 +274,7 @@ class BrowserExplorer:
             track = box.locator(".noUi-base").first.bounding_box()
             x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
             frac = (x - track["x"]) / track["width"]
-            target = 0.3 if (frac > 0.5) == forward else 0.7   # towards the farther end
+            target = 0.3 if frac > 0.5 else 0.7                # towards the farther end
             m = self.page.mouse
             m.move(x, y)
             m.down()
@@ -297,11 +297,11 @@ class BrowserExplorer:
             inp.fill(repr(value * 1.5 if value else 1.0))
             inp.press("Enter")
 
-    def move(self, ctrl, forward: bool = True) -> Move:
+    def move(self, ctrl) -> Move:
         """Change a control and wait (a condition, not a sleep) for the new readout and image."""
         before, readout_before, image_before = self.shown_value(ctrl), self.readout(), self.image()
         self.el.evaluate(_ARM)
-        self._act(ctrl, forward)
+        self._act(ctrl)
         self.page.wait_for_function(
             """([el, src, text]) => {
                  const img = el.querySelector('img.course-explorer-figure');
