@@ -10,5 +10,6 @@ well without a live kernel and the drawing code can be tested without a browser.
 from ._base import Explorer
 from .learning_rate import DEFAULT_W0, LearningRateExplorer, lr_regime, plot_gd_path
 from .momentum import MomentumExplorer, momentum_setting, plot_momentum_path, plot_rate_map  # chapters 05-06
+from .race import OptimizerRace, plot_race, race  # chapter 07: the optimizer race
 
 __all__ = ["Explorer", "DEFAULT_W0", "LearningRateExplorer", "lr_regime", "plot_gd_path"]
