@@ -75,7 +75,9 @@ def chapters() -> list:
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
         number = path.name[:2]
-        name, teaches = rows.get(number, (notebook_title(nb) or path.stem, ""))
+        # a chapter the README does not list yet: its notebook's title, less "Chapter 03 -" or "03"
+        title = re.sub(r"^(chapter\s+)?\d+\s*[-—–:.]?\s*", "", notebook_title(nb), flags=re.I)
+        name, teaches = rows.get(number, (title or path.stem, ""))
         exercise = ROOT / "exercises" / path.name
         out.append({"number": number, "stem": path.stem, "name": name, "teaches": teaches,
                     "path": path, "nb": nb, "exercise": exercise if exercise.exists() else None})
