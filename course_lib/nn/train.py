@@ -60,12 +60,14 @@ def _batches(n, batch_size, rng):
 
 def train(net, opt, X, y, *, steps: int, batch_size: int | None = None, clip_value: float | None = None,
           clip_norm: float | None = None, detect: bool = True, raise_on_nonfinite: bool = False,
-          record_grad_norms: bool = False, seed: int = 0) -> TrainResult:
+          record_grad_norms: bool = False, callback=None, seed: int = 0) -> TrainResult:
     """Train ``net`` on (X, y) for ``steps`` updates of ``opt`` (a course optimizer).
 
     clip_value / clip_norm : clip the gradients by value and/or by total norm before each update.
     detect : check every step for NaN/inf (``NonFiniteDetector``); a non-finite quantity stops the
         run, which then carries the error (or raises it with ``raise_on_nonfinite=True``).
+    callback : ``callback(step, net)`` after every update (e.g. to record weight norms); returning
+        True stops the run.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
@@ -101,6 +103,8 @@ def train(net, opt, X, y, *, steps: int, batch_size: int | None = None, clip_val
                 updates += 1
                 if detector is not None:
                     detector.check_weights(step)
+                if callback is not None and callback(step, net):
+                    break
             except NonFiniteError as exc:
                 if raise_on_nonfinite:
                     raise
