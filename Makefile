@@ -34,6 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_TORCH) -c constraints.txt -e '.[dev]'
 	@# offline course: no "get notified about Jupyter news?" prompt (the feed needs the internet)
 	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyterlab/apputils-extension:announcements >/dev/null 2>&1
+	@# nbgrader (a dev dependency) is used as a command by the tests only: no nbgrader menus in the lab
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	@for e in formgrader validate_assignment assignment_list course_list; do \
+		$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e >/dev/null 2>&1; done
 	@touch $(STAMP)
 
 lab: $(STAMP)

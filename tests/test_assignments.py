@@ -275,3 +275,51 @@ def test_a_changed_stub_or_outputs_alone_are_not_student_work(tmp_path):
     _fill_in(target, "mse_gradient", "def mse_gradient(X, y, w, old):\n    raise NotImplementedError()\n")
     assert student_answers(json.loads(target.read_text()), generated) == []
     assert build(sol, exd, log=lambda m: None) == [target]
+
+
+# ---------------------------------------------------------------------------------------------
+# the real nbgrader takes solutions/ as its source
+
+
+@pytest.fixture(scope="module")
+def nbgrader_report(tmp_path_factory):
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        if __import__("os").environ.get("CI") == "true":
+            pytest.fail("nbgrader (a dev dependency) is not installed")
+        pytest.skip("nbgrader is not installed (pip install -c constraints.txt -e '.[dev]')")
+    course = tmp_path_factory.mktemp("nbgrader_course")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "fixtures" / "run_nbgrader.py"),
+                           str(course), str(A.SOLUTIONS)], capture_output=True, text=True, cwd=course)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("REPORT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    return course, json.loads(lines[-1][len("REPORT"):])
+
+
+@pytest.mark.parametrize("path", A.solution_paths(A.SOLUTIONS), ids=lambda p: p.name)
+def test_nbgrader_takes_the_solution_notebook(nbgrader_report, path):
+    """generate_assignment succeeds, its code cells are exercises/' ones, validate passes on the
+    solution, autograde gives the solution full auto-graded points and the untouched release 0."""
+    course, report = nbgrader_report
+    r = report["ps" + path.name[:2]]
+    assert r["generate"][0], r["generate"][1]
+    released = json.loads((course / "release" / ("ps" + path.name[:2]) / path.name).read_text())
+    ours = json.loads(exercise_bytes(path))
+    code = lambda nb: [A.source_of(c) for c in nb["cells"] if c["cell_type"] == "code"]  # noqa: E731
+    assert code(released) == code(ours)
+    for mine, theirs in zip(ours["cells"], released["cells"]):   # locking where it matters
+        if A.nbgrader_meta(mine).get("solution") or A.nbgrader_meta(mine).get("grade"):
+            assert theirs["metadata"].get("deletable") is False
+            assert mine["metadata"].get("deletable") is False
+        if A.nbgrader_meta(mine).get("locked"):
+            assert mine["metadata"].get("editable") is False
+    assert r["validate"] == {}, r["validate"]
+    assert r["autograde_solution"][0] and r["autograde_blank"][0], (r["autograde_solution"], r["autograde_blank"])
+    points = structure(read_notebook_(path), path.name).max_points
+    assert r["score_solution"] == [points, points]
+    assert r["score_blank"] == [0.0, points]
+
+
+def read_notebook_(path):
+    return json.loads(path.read_text(encoding="utf-8"))
