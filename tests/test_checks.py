@@ -403,3 +403,64 @@ def test_exercise_is_a_frozen_dataclass_with_the_same_keywords():
                      call=ex.call, n_random=1, n_hidden=1, seed=3, chapter="c",
                      expects=["your function x"], inplace_example="e.g.")
     assert isinstance(again.mistakes, tuple) and again.expects == ("your function x",)
+
+
+# ---------------------------------------------------------------------------------------------
+# the student release: the same verdicts from stored answers, no references
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from course_lib.checks import chapter_modules  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("module", chapter_modules())
+def test_each_chapter_module_can_be_released(module):
+    """course-release keeps a chapter's call/compare functions without its references; a compare
+    that needs a reference must get it through a helper of the case alone, `def f(case)`."""
+    import importlib
+
+    from course_lib.grading.release import release_module
+    source, data = release_module(importlib.import_module(f"course_lib.checks.{module}"))
+    ex_names = [e["name"] for e in data["exercises"]]
+    for ex in registry().values():
+        if ex.name in ex_names:
+            for fn in [ex.reference, *[m.func for m in ex.mistakes]]:
+                name = getattr(fn, "__name__", "<lambda>")
+                assert name == "<lambda>" or f"def {name}(" not in source, name
+
+
+@pytest.fixture(scope="module")
+def release_report(tmp_path_factory):
+    from course_lib.grading.release import release_library
+    tmp = tmp_path_factory.mktemp("release")
+    problems: list[str] = []
+    release_library(tmp / "bundle", problems=problems)
+    shutil.copytree(ROOT / "course_lib" / "checks", tmp / "copy" / "instructor_checks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "fixtures" / "compare_release.py"),
+                           str(tmp / "bundle"), str(tmp / "copy" / "instructor_checks")],
+                          capture_output=True, text=True, cwd=tmp)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("REPORT")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    unreleased = {p.split(":", 1)[0].rsplit(".", 1)[-1] for p in problems}
+    return json.loads(lines[-1][len("REPORT"):]), unreleased
+
+
+@pytest.mark.parametrize("ex", EXERCISES_, ids=lambda e: e.name)
+def test_the_student_release_gives_the_same_verdicts(release_report, ex):
+    """In the student release, check.<name> passes the reference, names each mistake with its hint
+    and reports the stub, exactly as the instructor's copy does, from answers stored at release."""
+    from course_lib.checks import module_of
+    report, unreleased = release_report
+    if module_of(ex.name) in unreleased:
+        pytest.skip(f"{module_of(ex.name)} cannot be released yet (test_each_chapter_module_can_be_released)")
+    r = report[ex.name]
+    assert "error" not in r, r.get("error")
+    assert not r["reference_in_release"]
+    for label, (instructor, released) in r["verdicts"].items():
+        assert released == instructor, label

@@ -498,3 +498,44 @@ print("FACTS" + json.dumps(facts))
     assert not facts["grading"] and not facts["hidden"] and not facts["solutions"]
     assert facts["nproc"] == 32 and not facts["net"] and "writable" not in facts
     assert facts["tmp_listing"] == [".ipython"] or set(facts["tmp_listing"]) <= {".ipython", ".matplotlib"}
+
+
+def test_course_release_writes_the_student_bundle(tmp_path, monkeypatch):
+    """Exercises, lecture notebooks and the library without the grader, the references and the
+    hidden cases; installable; instant feedback works from it (tests/test_checks.py compares every
+    verdict with the instructor's)."""
+    import importlib
+    import tomllib
+
+    from course_lib.checks import chapter_modules
+    from course_lib.grading import release
+    from course_lib.grading.assignments import exercise_bytes, solution_paths
+    from course_lib.grading.cli import release_main
+    releasable = []
+    for m in chapter_modules():   # a module that cannot be released fails its own test in test_checks.py
+        try:
+            release.release_module(importlib.import_module(f"course_lib.checks.{m}"))
+            releasable.append(m)
+        except release.ReleaseError:
+            pass
+    monkeypatch.setattr(release, "chapter_modules", lambda: releasable)
+    out = tmp_path / "bundle"
+    assert release_main([str(out)]) == 0
+    assert release_main([str(out)]) == 2            # never over an existing bundle
+    for src in solution_paths():
+        assert (out / "exercises" / src.name).read_bytes() == exercise_bytes(src)
+    assert sorted(p.name for p in (out / "notebooks").glob("*.ipynb")) == sorted(
+        p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert not (out / "solutions").exists() and not (out / "course_lib" / "grading").exists()
+    assert not list(out.rglob("__pycache__"))
+    meta = tomllib.loads((out / "pyproject.toml").read_text())
+    assert "scripts" not in meta["project"] and meta["project"]["name"] == "course_lib"
+    for m in releasable:
+        text = (out / "course_lib" / "checks" / f"{m}.py").read_text()
+        assert "_reference" not in text.replace("reference implementations", "")
+        data = json.loads((out / "course_lib" / "checks" / f"{m}.json").read_text())
+        assert data["exercises"] and all("hidden" not in c["name"] for e in data["exercises"] for c in e["cases"])
+    proc = subprocess.run([sys.executable, "-c", "import course_lib, json; from course_lib import check; "
+                           "print(course_lib.__file__, len(check.__all__))"],
+                          capture_output=True, text=True, cwd=out, env={**os.environ, "PYTHONPATH": str(out)})
+    assert proc.returncode == 0 and str(out) in proc.stdout, proc.stderr

@@ -24,6 +24,7 @@ import compileall
 import importlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -225,9 +226,12 @@ def _closure(stmts: list[_Stmt], roots: set[str], secret: dict[str, str],
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
+    """Not copied: the grader, byte code, and the chapter check modules (written cut down)."""
     ignored = {n for n in names if n == "__pycache__" or n.endswith((".pyc", ".pyo"))}
     if Path(directory).resolve() == PACKAGE:
         ignored.add("grading")
+    if Path(directory).resolve() == PACKAGE / "checks":
+        ignored |= {n for n in names if re.match(r"^ch\d\d_\w+\.(py|json)$", n)}
     return ignored
 
 
