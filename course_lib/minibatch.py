@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _validate as V
 from .objectives import LinearRegressionMSE, Objective
 
 __all__ = ["SAMPLING", "iterations_per_epoch", "batches", "MiniBatches", "NoisySum",
@@ -52,20 +53,6 @@ PROGRESS_DELAY = 2.0
 # ----------------------------------------------------------------------------------------------
 # argument checks
 # ----------------------------------------------------------------------------------------------
-def _count(value, label: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{label} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{label} must be >= {minimum}, got {int(value)}")
-    return int(value)
-
-
-def _flag(value, label: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{label} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _seeds(seed) -> tuple[list[int], int | None]:
     """(seeds, K): one seed -> ([seed], None); a sequence of K seeds -> (seeds, K)."""
     if isinstance(seed, (numbers.Integral,)) and not isinstance(seed, (bool, np.bool_)):
@@ -91,9 +78,9 @@ def iterations_per_epoch(n: int, batch_size: int, drop_last: bool = False) -> in
     The last batch holds n - b (ceil(n / b) - 1) samples when b does not divide n; dropping it
     (``drop_last=True``, as torch's DataLoader) leaves floor(n / b) full batches.
     """
-    n = _count(n, "n (number of samples)")
-    b = _count(batch_size, "batch_size (b)")
-    drop_last = _flag(drop_last, "drop_last")
+    n = V.count(n, "n (number of samples)")
+    b = V.count(batch_size, "batch_size (b)")
+    drop_last = V.flag(drop_last, "drop_last")
     return n // b if drop_last else -(-n // b)
 
 
@@ -109,7 +96,7 @@ def batches(order, batch_size: int, drop_last: bool = False) -> list[np.ndarray]
         raise ValueError(f"order must be a non-empty integer array of shape (n,) or (K, n), got "
                          f"{order.dtype} array of shape {order.shape}")
     n = order.shape[-1]
-    b = _count(batch_size, "batch_size (b)")
+    b = V.count(batch_size, "batch_size (b)")
     stop = iterations_per_epoch(n, b, drop_last) * b
     return [order[..., i:i + b] for i in range(0, min(stop, n), b)]
 
@@ -133,12 +120,10 @@ class MiniBatches:
 
     def __init__(self, n: int, batch_size: int, *, sampling: str = "reshuffle",
                  drop_last: bool = False, seed=0):
-        self.n = _count(n, "n (number of samples)")
-        self.batch_size = _count(batch_size, "batch_size (b)")
-        if sampling not in SAMPLING:
-            raise ValueError(f"sampling must be one of {', '.join(map(repr, SAMPLING))}, got {sampling!r}")
-        self.sampling = sampling
-        self.drop_last = _flag(drop_last, "drop_last")
+        self.n = V.count(n, "n (number of samples)")
+        self.batch_size = V.count(batch_size, "batch_size (b)")
+        self.sampling = V.choice(sampling, "sampling", SAMPLING)
+        self.drop_last = V.flag(drop_last, "drop_last")
         if self.drop_last and self.batch_size > self.n:
             raise ValueError(f"drop_last=True with batch_size b = {self.batch_size} > n = {self.n} "
                              "leaves no batch at all: use a smaller b or drop_last=False")
@@ -210,7 +195,7 @@ class NoisySum(Objective):
             if not callable(getattr(objective, meth, None)):
                 raise ValueError(f"objective must have a {meth}(w) method, got {objective!r}")
         self.base = objective
-        self.n = _count(n, "n (number of samples)", minimum=2)
+        self.n = V.count(n, "n (number of samples)", minimum=2)
         if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not math.isfinite(noise) \
                 or noise < 0:
             raise ValueError(f"noise (root mean square of the gradient noise) must be a number >= 0, "
@@ -266,22 +251,28 @@ class NoisySum(Objective):
 # the training loop
 # ----------------------------------------------------------------------------------------------
 def _person_waits() -> bool:
-    """True when a person can see a progress bar: a Jupyter kernel or a terminal, not pytest/nbval."""
-    if os.environ.get("PYTEST_CURRENT_TEST") or os.environ.get("COURSE_PROGRESS", "") == "0":
-        return False  # nbval / pytest: outputs must not depend on the speed of the machine
+    """True when a person can see a progress bar: a notebook opened in a Jupyter server (JupyterLab,
+    Notebook: the server sets JPY_SESSION_NAME for its kernels) or a terminal. False under pytest,
+    nbval and nbconvert / nbclient (no one watches, and the committed outputs must not depend on
+    the speed of the machine), or with COURSE_PROGRESS=0."""
+    env = os.environ
+    if env.get("PYTEST_CURRENT_TEST") or env.get("COURSE_PROGRESS", "") == "0":
+        return False
+    if "ipykernel" in sys.modules:
+        return bool(env.get("JPY_SESSION_NAME"))
     try:
-        return "ipykernel" in sys.modules or sys.stderr.isatty()
+        return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
 
 
 def _fmt(x, digits: int = 3) -> str:
-    return f"{float(x):.{digits}g}"
+    return V.fmt(x, digits)
 
 
 def _fmt_lr(lr) -> str:
     arr = np.asarray(lr, dtype=float)
-    return _fmt(arr.reshape(()), 3) if arr.size == 1 else f"array of {arr.size} values"
+    return V.fmt(arr.reshape(()), 3) if arr.size == 1 else f"array of {arr.size} values"
 
 
 @dataclass(eq=False, repr=False)
@@ -379,11 +370,11 @@ def _batch_gradient(objective) -> Callable:
 
 
 def _divergence_words(err) -> str:
-    """What an optimizer's DivergenceError says, from its attributes (never its text)."""
-    quantity, key = getattr(err, "quantity", None), getattr(err, "key", None)
-    if quantity is None:
-        return "the optimizer found a NaN/inf"
-    return f"the optimizer found a NaN/inf in the {quantity}" + (f" of {key!r}" if key is not None else "")
+    """What an optimizer's DivergenceError says, in the runner's words, from its attributes
+    (``err.what`` is built from ``quantity`` and ``key``; the message text is never parsed)."""
+    if getattr(err, "quantity", None) is None:
+        return "the optimizer reported a NaN/inf"
+    return f"the optimizer reported: {err.what}"
 
 
 def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None = None,
@@ -467,10 +458,10 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
     if epochs is not None and iterations is not None:
         raise ValueError("give epochs or iterations, not both")
     if iterations is not None:
-        T = _count(iterations, "iterations")
+        T = V.count(iterations, "iterations")
     else:
-        T = _count(1 if epochs is None else epochs, "epochs") * ipe
-    eval_every = _count(eval_every, "eval_every")
+        T = V.count(1 if epochs is None else epochs, "epochs") * ipe
+    eval_every = V.count(eval_every, "eval_every")
     if isinstance(divergence_threshold, bool) or not isinstance(divergence_threshold, numbers.Real) \
             or not divergence_threshold > 0:
         raise ValueError(f"divergence_threshold must be a positive number, got {divergence_threshold!r}")

@@ -278,17 +278,16 @@ class _Exploding:
     def step(self, params, grads):
         self.t += 1
         if self.t == 4:
-            err = DivergenceError("some words the loop must not parse")
-            err.step, err.key, err.quantity = 4, "w", "gradient"
-            raise err
+            raise DivergenceError("some words the loop must not parse", step=4, key="w",
+                                  quantity="gradient", value=float("nan"))
         params["w"] -= self.lr * grads["w"]
 
 
 def test_optimizer_divergence_is_read_from_the_error_attributes():
     res = train(_Exploding(), _problem(), np.zeros(3), batch_size=5, epochs=2)
     assert res.diverged and res.iterations == 4 and res.diverged_at == 4
-    assert res.message == ("diverged at step 4 (the optimizer found a NaN/inf in the gradient of 'w'); "
-                           "try a smaller learning rate (lr = 0.1)")
+    assert res.message == ("diverged at step 4 (the optimizer reported: gradient for 'w' contains "
+                           "NaN/inf); try a smaller learning rate (lr = 0.1)")
     assert "must not parse" not in res.message
     assert res.steps[-1] == 3
 
@@ -356,6 +355,20 @@ def test_noise_ball_matches_the_first_order_theory():
                 sampling="replacement", seed=0)
     err = np.sum((res.trajectory - obj.minimizer) ** 2, axis=-1)[:, res.steps >= 1000].mean()
     assert err == pytest.approx(eta * theory, rel=0.15)
+
+
+def test_a_person_waits_only_in_a_server_kernel_or_a_terminal(monkeypatch):
+    import sys
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    monkeypatch.delenv("COURSE_PROGRESS", raising=False)
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/03_sgd.ipynb")      # JupyterLab's kernel
+    assert _person_waits() is True
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+    assert _person_waits() is False
+    monkeypatch.delenv("COURSE_PROGRESS")
+    monkeypatch.delenv("JPY_SESSION_NAME")                                 # nbconvert / nbclient / nbval
+    assert _person_waits() is False
 
 
 def test_progress_bar_only_when_asked_or_when_a_person_waits(capsys):
