@@ -240,6 +240,24 @@ class Sequential:
                 raise ValueError(f"{key} must have shape {self.params[key].shape}, got {value.shape}")
             np.copyto(self.params[key], value, casting="same_kind")
 
+    def get_flat(self) -> np.ndarray:
+        """All parameters as one vector w (float64), in the order of ``params`` (each array row-major)."""
+        return np.concatenate([v.ravel() for v in self.params.values()]).astype(np.float64)
+
+    def set_flat(self, w) -> None:
+        """Set all parameters from one vector w laid out as :meth:`get_flat` returns it."""
+        w = np.asarray(w)
+        if w.shape != (self.n_params,):
+            raise ValueError(f"w must be a vector of {self.n_params} numbers (all parameters), got shape {w.shape}")
+        start = 0
+        for v in self.params.values():
+            np.copyto(v, w[start:start + v.size].reshape(v.shape), casting="same_kind")
+            start += v.size
+
+    def flat_grads(self) -> np.ndarray:
+        """The gradients of the last backward pass as one vector, laid out like :meth:`get_flat`."""
+        return np.concatenate([g.ravel() for g in self.grads.values()]).astype(np.float64)
+
     @property
     def n_params(self) -> int:
         return int(sum(v.size for v in self.params.values()))

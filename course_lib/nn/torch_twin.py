@@ -22,7 +22,8 @@ from .losses import HalfMSE, SoftmaxCrossEntropy
 from .mlp import Residual, Sequential
 from .normalization import BatchNorm
 
-__all__ = ["TorchResidual", "to_torch", "torch_loss", "torch_grads", "torch_param_names"]
+__all__ = ["TorchResidual", "to_torch", "torch_loss", "torch_grads", "torch_params", "torch_param_names",
+           "flat_loss"]
 
 
 class TorchResidual(nn.Sequential):
@@ -116,3 +117,34 @@ def torch_grads(model: nn.Module) -> dict[str, np.ndarray]:
 def torch_params(model: nn.Module) -> dict[str, np.ndarray]:
     """The model's parameter values as NumPy arrays in the NumPy net's layout."""
     return {key: _as_numpy(key, p) for key, p in torch_param_names(model).items()}
+
+
+def flat_loss(net: Sequential, X, y):
+    """The network's loss on (X, y) as a PyTorch function of one flat weight vector.
+
+    Returns ``(f_torch, w0)``: ``f_torch(w)`` maps a float64 tensor w of shape (d,) (laid out as
+    ``net.get_flat()``: the arrays of ``net.params`` in order, W as (D, M), row-major) to the scalar
+    loss, built from differentiable torch operations, so that autograd can differentiate it twice
+    (Hessian-vector products, ``course_lib.optim.hessian_free.hvp``); ``w0 = net.get_flat()``.
+    """
+    from torch.func import functional_call
+
+    model = to_torch(net).to(torch.float64)
+    loss_fn = torch_loss(net)
+    by_identity = {id(p): path for path, p in model.named_parameters()}
+    layout = []                                          # (torch path, shape in the net, transpose?)
+    for key, p in torch_param_names(model).items():
+        layout.append((by_identity[id(p)], tuple(net.params[key].shape), key.startswith("W")))
+    Xt = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    yt = torch.as_tensor(np.asarray(y))
+
+    def f_torch(w):
+        tensors, start = {}, 0
+        for path, shape, transpose in layout:
+            size = int(np.prod(shape))
+            t = w[start:start + size].reshape(shape)
+            tensors[path] = t.T if transpose else t
+            start += size
+        return loss_fn(functional_call(model, tensors, (Xt,)), yt)
+
+    return f_torch, net.get_flat()
