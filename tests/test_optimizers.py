@@ -751,22 +751,46 @@ def test_hyperparameter_array_that_does_not_broadcast():
 
 
 @pytest.mark.parametrize("cls", [SGD, Momentum, Nesterov, Adagrad, RMSprop, Adam, AdaBelief])
-def test_nan_gradient_is_reported_with_its_step_and_nothing_is_updated(cls):
-    opt = cls(lr=0.01)
-    params = {"w": np.array([1.0, 2.0]), "b": np.array([0.5])}
-    for _ in range(11):
-        opt.step(params, {"w": params["w"].copy(), "b": params["b"].copy()})
-    before = {k: v.copy() for k, v in params.items()}
+def test_nan_gradient_is_reported_with_its_step_and_its_key(cls):
+    def fresh():
+        opt = cls(lr=0.01)
+        params = {"w": np.array([1.0, 2.0]), "b": np.array([0.5])}
+        for _ in range(11):
+            opt.step(params, {"w": params["w"].copy(), "b": params["b"].copy()})
+        return opt, params
+
+    opt, params = fresh()
     msg = ("gradient for 'w' contains NaN/inf at step 12; the run has diverged - "
            "try a smaller learning rate")
     with pytest.raises(DivergenceError, match=re.escape(msg)) as info:
         opt.step(params, {"w": np.array([np.nan, 1.0]), "b": np.array([1.0])})
-    assert isinstance(info.value, ValueError) and isinstance(info.value, FloatingPointError)
-    for k in params:   # no half-done step: no parameter moved, no counter advanced
-        assert np.array_equal(params[k], before[k])
-    assert opt.state["w"]["step"] == 11 and opt.state["b"]["step"] == 11
-    with pytest.raises(DivergenceError, match="gradient for 'b' contains NaN/inf at step 12"):
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, FloatingPointError)
+    assert (err.step, err.key, err.quantity) == (12, "w", "gradient") and np.isnan(err.value)
+    # the check runs after the step (one pass over each parameter): the NaN reached w
+    assert np.isnan(params["w"][0]) and opt.state["w"]["step"] == 12
+    opt, params = fresh()
+    with pytest.raises(DivergenceError, match="gradient for 'b' contains NaN/inf at step 12") as info:
         opt.step(params, {"w": np.array([1.0, 1.0]), "b": np.array([np.inf])})
+    assert (info.value.key, info.value.quantity) == ("b", "gradient")
+
+
+@pytest.mark.parametrize("n", [3, 1000, 100_000])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_finiteness_check_finds_one_bad_entry_at_any_size(n, bad):
+    # small arrays are tested entry by entry, large ones by a dot product (+ the exact test
+    # when that overflows): one bad entry anywhere must be found, a huge finite one must not
+    from course_lib.optim.base import _all_finite
+
+    for dtype in (np.float32, np.float64):
+        a = np.ones(n, dtype=dtype)
+        assert _all_finite(a)
+        a[n // 2] = np.finfo(dtype).max           # finite: the dot product overflows, the exact
+        assert _all_finite(a)                     # test says finite
+        a[-1] = bad
+        assert not _all_finite(a)
+        strided = np.stack([a, a], axis=1)[:, 0]          # a non-contiguous view of a
+        assert not strided.flags.c_contiguous and not _all_finite(strided)
 
 
 def test_divergence_is_caught_before_nan_appears():

@@ -31,7 +31,7 @@ from functools import partial
 import numpy as np
 
 from .. import _validate as V
-from .base import Optimizer
+from .base import Optimizer, _Quiet
 
 __all__ = [
     "Newton",
@@ -208,14 +208,13 @@ class Newton(Optimizer):
         if not isinstance(hessians, dict) or any(k not in hessians for k in params):
             raise ValueError(f"hessians must be a dict with the keys of params {list(params)}, "
                              f"got {list(hessians) if isinstance(hessians, dict) else type(hessians).__name__}")
-        if self.check_finite:
-            self._check_grads_finite(items)
         # all directions first, so that a refusal leaves every parameter untouched
         dirs = [self.direction(g, hessians[key], key, ki.h.on_indefinite)
                 for key, w, g, state, ki in items]
-        for (key, w, g, state, ki), d in zip(items, dirs):
-            state["step"] += 1
-            d *= ki.h.lr
-            w -= d
+        with _Quiet():
+            for (key, w, g, state, ki), d in zip(items, dirs):
+                state["step"] += 1
+                d *= ki.h.lr
+                w -= d
         if self.check_finite:
-            self._check_params_finite(items)
+            self._check_finite(items)
