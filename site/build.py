@@ -30,7 +30,6 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-EXPLORER_CALL = re.compile(r"(?<![\w.])(?<!class )([A-Z]\w*Explorer)\s*\(")
 # what of MathJax 2.7 the pages use: the combined TeX config, HTML-CSS output, STIX web fonts
 # (not extensions/a11y: 3.7 MB loaded only by the accessibility explorer, which is off)
 MATHJAX_PARTS = ["MathJax.js", "LICENSE", "config", "extensions/*.js", "extensions/TeX",
@@ -114,8 +113,18 @@ def _md_cell(text: str, cell_id: str) -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": text}
 
 
-def chapter_notebook(ch: dict) -> dict:
+def explorer_call() -> re.Pattern:
+    """A call of any explorer class course_lib.widgets exports (subclasses of its Explorer)."""
+    import course_lib.widgets as widgets
+
+    names = sorted(n for n, v in vars(widgets).items()
+                   if isinstance(v, type) and issubclass(v, widgets.Explorer) and v is not widgets.Explorer)
+    return re.compile(rf"(?<![\w.])({'|'.join(map(re.escape, names)) or '(?!)'})\s*\(")
+
+
+def chapter_notebook(ch: dict, is_explorer=None) -> dict:
     """The lecture notebook as the page shows it (the committed file is not touched)."""
+    is_explorer = is_explorer or explorer_call().search
     nb = copy.deepcopy(ch["nb"])
     nb["metadata"].pop("widgets", None)          # widget state: nothing to run it on a page
     cells = nb["cells"]
@@ -129,7 +138,7 @@ def chapter_notebook(ch: dict) -> dict:
             if WIDGET_VIEW not in data:
                 outputs.append(out)
                 continue
-            if EXPLORER_CALL.search(src):
+            if is_explorer(src):
                 k = code.index(i)
                 before = k > 0 and any("image/png" in o.get("data", {}) for o in cells[code[k - 1]]["outputs"])
                 where = "above" if before else "next to this cell"
@@ -177,11 +186,12 @@ def generate(src: pathlib.Path) -> list:
     """Write the Sphinx source tree; return the chapters."""
     keep: set = set()
     chs = chapters()
+    is_explorer = explorer_call().search
     _write(src / "conf.py", (HERE / "conf.py").read_bytes(), keep)
     _write(src / "index.md", index_page(chs).encode(), keep)
     for ch in chs:
         _write(src / "notebooks" / f"{ch['stem']}.ipynb",
-               (json.dumps(chapter_notebook(ch), indent=1, ensure_ascii=False) + "\n").encode(), keep)
+               (json.dumps(chapter_notebook(ch, is_explorer), indent=1, ensure_ascii=False) + "\n").encode(), keep)
         if ch["exercise"]:
             _write(src / "exercises" / ch["exercise"].name, ch["exercise"].read_bytes(), keep)
     for f in (HERE / "static").rglob("*"):

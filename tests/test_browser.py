@@ -11,10 +11,10 @@ import hashlib
 
 import pytest
 
-from browser import ARTIFACTS, chromium
+from browser import ARTIFACTS, ROOT, chromium
 from browser.notebook import (WIDGET_VIEW, BrowserExplorer, LabNotebook, explorer_cells,
-                              explorer_notebooks, html_text, numbers, read, reproduce,
-                              set_like_browser, tags)
+                              explorer_classes, explorer_notebooks, html_text, numbers, read,
+                              reproduce, set_like_browser, tags)
 
 NOTEBOOKS = explorer_notebooks()
 SHOTS = ARTIFACTS / "lab"
@@ -26,17 +26,18 @@ def _sha(path):
 
 # --- without a browser ----------------------------------------------------------------------
 def test_explorer_notebooks_are_discovered():
-    from course_lib.widgets import Explorer
-    import course_lib.widgets as widgets
-
+    """Discovery finds chapter 02's explorer, recognises every exported explorer class whatever
+    its name, and not the static twins."""
     assert "02_gradient_descent" in [p.stem for p in NOTEBOOKS]
-    for path in NOTEBOOKS:
-        for cell in explorer_cells(read(path)):
-            for name in cell.classes:
-                cls = getattr(widgets, name, None)
-                assert isinstance(cls, type) and issubclass(cls, Explorer), (
-                    f"{path.name} cell {cell.index} calls {name}, which is not an Explorer "
-                    f"exported by course_lib.widgets")
+    nb = read(ROOT / "notebooks" / "02_gradient_descent.ipynb")
+    assert any(c.classes == ["LearningRateExplorer"] for c in explorer_cells(nb))
+    classes = explorer_classes()
+    assert "LearningRateExplorer" in classes
+    for name in classes:
+        cell = {"cell_type": "code", "source": f"from course_lib.widgets import {name}\nw = {name}()\n"}
+        assert [c.classes for c in explorer_cells({"cells": [cell]})] == [[name]]
+    twin = {"cell_type": "code", "source": "fig, result = plot_gd_path(0.9, steps=60)"}
+    assert explorer_cells({"cells": [twin]}) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -112,6 +113,17 @@ def test_notebook_runs_in_jupyterlab_without_errors(opened):
     assert _sha(opened.path) == opened.sha_before, "the browser run changed the committed notebook"
 
 
+def _check_twin(twin, ctrl, move, where):
+    """The browser's readout is what the same explorer computes for the values it shows."""
+    if twin is None:
+        return
+    set_like_browser(twin, ctrl["label"], ctrl["kind"], move.after)
+    assert move.readout_after == html_text(twin.readout.value), (
+        f"{where}: the browser shows {move.readout_after!r}, the explorer computes "
+        f"{html_text(twin.readout.value)!r} for {ctrl['label']} = {move.after} (does the control's "
+        f"readout show every digit of its step?)")
+
+
 def test_every_control_redraws_figure_and_readout(opened):
     """Each control of each explorer, moved as a person does, gives a new PNG and new readout
     numbers, and those numbers are the ones the same explorer computes for the values the browser
@@ -135,10 +147,10 @@ def test_every_control_redraws_figure_and_readout(opened):
                 assert move.image_after["sha"] != move.image_before["sha"], f"{where}: same image"
                 assert numbers(move.readout_after) != numbers(move.readout_before), (
                     f"{where}: readout numbers unchanged: {move.readout_after!r}")
-                if twin is not None:
-                    set_like_browser(twin, ctrl["label"], ctrl["kind"], move.after)
-                    assert move.readout_after == html_text(twin.readout.value), (
-                        f"{where}: the browser shows {move.readout_after!r}, the explorer computes "
-                        f"{html_text(twin.readout.value)!r} for {ctrl['label']} = {move.after}")
+                _check_twin(twin, ctrl, move, where)
+                if ctrl["kind"] != "slider":            # back to the default for the next control
+                    back = ex.restore(ctrl, move.before)
+                    assert back.after == move.before, f"{where}: could not set it back"
+                    _check_twin(twin, ctrl, back, where)
             SHOTS.mkdir(parents=True, exist_ok=True)
             loc.screenshot(path=str(SHOTS / f"{stem}-cell{cell.index}-explorer{k}.png"))

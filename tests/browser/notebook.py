@@ -1,9 +1,9 @@
 """Lecture notebooks with explorers, and driving them in JupyterLab as a student does.
 
-Discovery reads the committed notebooks only, so a new chapter with an explorer is covered
-without editing any test: a code cell whose source calls ``SomethingExplorer(...)`` (every
-explorer subclasses ``course_lib.widgets._base.Explorer``, see docs/DESIGN.md) is a live explorer
-cell. In the browser an explorer is the DOM element with the CSS class ``course-explorer``; its
+Discovery reads the committed notebooks, so a new chapter with an explorer is covered without
+editing any test: a code cell whose source calls one of the classes exported by
+``course_lib.widgets`` that subclass ``course_lib.widgets._base.Explorer`` (every explorer does, see
+docs/DESIGN.md), whatever its name, is a live explorer cell. In the browser an explorer is the DOM element with the CSS class ``course-explorer``; its
 numbers are in ``course-explorer-readout`` and its figure is the ``<img>`` with
 ``course-explorer-figure``.
 """
@@ -13,12 +13,12 @@ import ast
 import dataclasses
 import html
 import json
+import math
 import re
 
 from . import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
-EXPLORER_CALL = re.compile(r"(?<![\w.])(?<!class )([A-Z]\w*Explorer)\s*\(")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STDERR = "application/vnd.jupyter.stderr"   # JupyterLab renders stderr streams AND errors with it
 # every step below waits on a condition; these are only the limits of a very loaded machine
@@ -39,6 +39,32 @@ def read(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def explorer_classes() -> dict:
+    """name -> class of every explorer that course_lib.widgets exports."""
+    import course_lib.widgets as widgets
+
+    return {name: obj for name, obj in vars(widgets).items()
+            if isinstance(obj, type) and issubclass(obj, widgets.Explorer) and obj is not widgets.Explorer}
+
+
+def _calls(source: str) -> list:
+    """Names of the explorer classes the source calls (in order)."""
+    names = explorer_classes()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:                              # IPython magics: fall back to a regex
+        return [n for n in re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\(", source) if n in names]
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    calls.sort(key=lambda node: (node.lineno, node.col_offset))
+    found = []
+    for node in calls:
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name in names:
+            found.append(name)
+    return found
+
+
 def explorer_cells(nb) -> list:
     """The code cells that construct an explorer."""
     out = []
@@ -46,7 +72,7 @@ def explorer_cells(nb) -> list:
         if cell["cell_type"] != "code":
             continue
         src = "".join(cell["source"])
-        names = EXPLORER_CALL.findall(src)
+        names = _calls(src)
         if names:
             out.append(ExplorerCell(i, src, names))
     return out
@@ -79,14 +105,17 @@ def reproduce(cell: ExplorerCell):
     """The cell's first explorer built in this process from its literal arguments (same class,
     same arguments), or None when the call is not literal-only. Used to predict the readout the
     kernel must show for the values the browser set."""
-    import course_lib.widgets as widgets
-
-    for node in ast.walk(ast.parse(cell.source)):
+    classes = explorer_classes()
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
         name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-        if not name.endswith("Explorer") or not hasattr(widgets, name):
+        if name not in classes:
             continue
         try:
             args = [ast.literal_eval(a) for a in node.args]
@@ -95,7 +124,7 @@ def reproduce(cell: ExplorerCell):
             return None
         if any(k.arg is None for k in node.keywords):
             return None
-        return getattr(widgets, name)(*args, **kwargs)
+        return classes[name](*args, **kwargs)
     return None
 
 
@@ -208,6 +237,7 @@ _CONTROLS = """(el) => [...el.children].map((c, i) => {
   const label = c.querySelector(':scope > .widget-label')?.textContent.trim() || '';
   let kind = null;
   if (c.classList.contains('widget-hslider')) kind = 'slider';
+  else if (c.querySelector('select[multiple]')) kind = 'multiselect';
   else if (c.querySelector('select')) kind = 'select';
   else if (c.querySelector('input[type=checkbox]')) kind = 'checkbox';
   else if (c.classList.contains('widget-toggle-buttons')) kind = 'toggle';
@@ -252,8 +282,13 @@ class BrowserExplorer:
         kind = ctrl["kind"]
         if kind == "slider":
             return box.locator(".widget-readout").text_content().strip()
+        # (ipywidgets writes option labels with no-break spaces)
         if kind == "select":
-            return box.locator("select").evaluate("s => s.options[s.selectedIndex]?.text ?? ''")
+            return box.locator("select").evaluate(
+                "s => (s.options[s.selectedIndex]?.text ?? '').replace(/\\u00a0/g, ' ')")
+        if kind == "multiselect":
+            return json.dumps(box.locator("select").evaluate(
+                "s => [...s.selectedOptions].map(o => o.text.replace(/\\u00a0/g, ' '))"))
         if kind == "checkbox":
             return str(box.locator("input[type=checkbox]").is_checked())
         if kind == "toggle":
@@ -285,6 +320,15 @@ class BrowserExplorer:
             n = sel.evaluate("s => s.options.length")
             cur = sel.evaluate("s => s.selectedIndex")
             sel.select_option(index=(cur + 1) % n)
+        elif kind == "multiselect":                 # drop the last chosen option, or add one
+            sel = box.locator("select")
+            chosen = sel.evaluate("s => [...s.options].map(o => o.selected)")
+            picked = [i for i, c in enumerate(chosen) if c]
+            if len(picked) > 1:
+                picked = picked[:-1]
+            else:
+                picked = picked + [next(i for i, c in enumerate(chosen) if not c)]
+            sel.select_option(index=picked)
         elif kind == "checkbox":
             box.locator("input[type=checkbox]").click()
         elif kind == "toggle":
@@ -297,11 +341,34 @@ class BrowserExplorer:
             inp.fill(repr(value * 1.5 if value else 1.0))
             inp.press("Enter")
 
-    def move(self, ctrl) -> Move:
+    def _set(self, ctrl, shown: str) -> None:
+        """Put a discrete control (not a slider) back to a value it showed."""
+        box = self.control(ctrl["i"])
+        kind = ctrl["kind"]
+        if kind in ("select", "multiselect"):
+            wanted = json.loads(shown) if kind == "multiselect" else [shown]
+            texts = box.locator("select").evaluate(
+                "s => [...s.options].map(o => o.text.replace(/\\u00a0/g, ' '))")
+            box.locator("select").select_option(index=[texts.index(w) for w in wanted])
+        elif kind == "checkbox":
+            box.locator("input[type=checkbox]").set_checked(shown == "True")
+        elif kind == "toggle":
+            box.locator("button", has_text=shown).first.click()
+        elif kind == "radio":
+            box.locator("label", has_text=shown).locator("input[type=radio]").first.click()
+        else:
+            raise ValueError(f"cannot set a {kind} back")
+
+    def restore(self, ctrl, shown: str) -> Move:
+        """Set a discrete control back (so the next control is moved from the default setting:
+        e.g. a parameter of a racer that the previous move took out of the race has no effect)."""
+        return self.move(ctrl, action=lambda: self._set(ctrl, shown))
+
+    def move(self, ctrl, action=None) -> Move:
         """Change a control and wait (a condition, not a sleep) for the new readout and image."""
         before, readout_before, image_before = self.shown_value(ctrl), self.readout(), self.image()
         self.el.evaluate(_ARM)
-        self._act(ctrl)
+        (action or (lambda: self._act(ctrl)))()
         self.page.wait_for_function(
             """([el, src, text]) => {
                  const img = el.querySelector('img.course-explorer-figure');
@@ -323,15 +390,21 @@ def set_like_browser(explorer, label: str, kind: str, shown: str) -> None:
     if len(matches) != 1:
         raise LookupError(f"no single control with description {label!r} in {type(explorer).__name__}")
     control = matches[0]
-    if kind == "slider":
-        if isinstance(control.value, int):
-            control.value = int(shown)
-        else:
-            step = control.step
-            control.value = control.min + round((float(shown) - control.min) / step) * step
+    number = shown.replace("\u2212", "-")          # slider readouts print a Unicode minus
+    if kind == "multiselect":
+        control.label = tuple(json.loads(shown))
+    elif hasattr(control, "options"):           # Dropdown, SelectionSlider, ToggleButtons, ...
+        control.label = shown
     elif kind == "checkbox":
         control.value = shown == "True"
-    elif kind in ("select", "toggle", "radio"):
-        control.label = shown
+    elif kind == "slider" and hasattr(control, "base"):       # FloatLogSlider: steps in exponent
+        exponent = math.log(float(number), control.base)
+        exponent = control.min + round((exponent - control.min) / control.step) * control.step
+        control.value = control.base ** exponent
+    elif kind == "slider" and isinstance(control.value, int):
+        control.value = int(number)
+    elif kind == "slider":
+        step = control.step
+        control.value = control.min + round((float(number) - control.min) / step) * step
     else:
         control.value = type(control.value)(shown)
