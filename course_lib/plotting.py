@@ -71,13 +71,16 @@ def _new_axes(ax, **subplot_kw):
     return ax
 
 
-def _limits(value, name: str):
+def _limits(value, name: str, reversed_ok: bool = False):
+    """(low, high) as floats; with reversed_ok a pair (high, low) is kept (a reversed axis)."""
     if value is None:
         return None
     try:
         lo, hi = (float(v) for v in value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a pair (low, high), got {value!r}") from exc
+    if reversed_ok and np.isfinite(lo) and np.isfinite(hi) and lo > hi:
+        return lo, hi
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"{name} must be a pair (low, high) of finite numbers with low < high, got {value!r}")
     return lo, hi
@@ -155,7 +158,8 @@ def _levels(Z, objective, levels, log_levels: bool):
 
 def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, xlim=None, ylim=None,
                          levels=30, log_levels=True, mark_minimum=True, colorbar=True,
-                         legend_loc="best", xlabel=None, ylabel=None, aspect=None, overlay=None):
+                         legend_loc="best", xlabel=None, ylabel=None, aspect=None, overlay=None,
+                         segments=None, points=None, colorbar_label=None, styles=None):
     """Contour lines of a 2-D objective with optimizer paths drawn on top.
 
     Parameters
@@ -181,6 +185,13 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
     aspect : "equal" draws both axes to the same scale (circles stay circles); default None.
     overlay : dict label -> function of points (..., 2): other functions (a Taylor model, say)
         drawn dashed at the same levels, one colour each, listed in the legend.
+    segments : dict label -> array (T, 2): plain dashed lines without start and end markers
+        (a direction, a valley floor), listed in the legend.
+    points : dict label -> (w_1, w_2): single marked points (the best point of a grid search, a
+        saddle), each its own marker, listed in the legend.
+    colorbar_label : label of the colour bar; default "f(w) - f*" (log levels) or "f(w)", in mathtext.
+    styles : dict name -> dict of extra ``ax.plot`` keywords for that path (e.g. {"lw": 6,
+        "alpha": 0.45} to show a long path that another one hides).
 
     Returns the Axes.
     """
@@ -216,19 +227,24 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
             overlay_handles.append(Line2D([], [], color=color, ls="--", lw=1.1, label=str(label)))
         if colorbar:
             cb = ax.figure.colorbar(cs, ax=ax, shrink=0.85)
-            cb.set_label(r"$f(w) - f^\star$" if f_star is not None else r"$f(w)$")
+            default_label = r"$f(w) - f^\star$" if f_star is not None else r"$f(w)$"
+            cb.set_label(default_label if colorbar_label is None else colorbar_label)
             if is_log:
                 decades = 10.0 ** np.arange(np.ceil(np.log10(lv[0])), np.floor(np.log10(lv[-1])) + 1)
                 ticks = decades if decades.size >= 2 else lv[:: max(1, len(lv) // 5)]
                 cb.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
                 cb.minorticks_off()
+            else:
+                cb.locator = mpl.ticker.MaxNLocator(6)
+                cb.formatter = mpl.ticker.FormatStrFormatter("%.3g")
+                cb.update_ticks()
 
         handles = []
         for k, (name, P) in enumerate(paths.items()):
             color = colors[k % len(colors)]
             many = P.shape[0] > _MAX_POINT_MARKERS
-            line, = ax.plot(P[:, 0], P[:, 1], "-" if many else "-o", color=color, lw=1.5,
-                            ms=2.5, label=name, zorder=3, gid=f"path:{name}")
+            kw = {"color": color, "lw": 1.5, "ms": 2.5, "zorder": 3, **(styles or {}).get(name, {})}
+            line, = ax.plot(P[:, 0], P[:, 1], "-" if many else "-o", label=name, gid=f"path:{name}", **kw)
             handles.append(line)
             finite = np.flatnonzero(np.all(np.isfinite(P), axis=1))
             if finite.size:
@@ -241,6 +257,17 @@ def contour_trajectories(objective, trajectories=None, *, title=None, ax=None, x
             handles.append(Line2D([], [], ls="none", marker="X", ms=8, color="0.3", mec="black", mew=0.6,
                                   label="end"))
         handles += overlay_handles
+        for k, (label, segment) in enumerate((segments or {}).items()):
+            P = _as_path(label, segment)
+            line, = ax.plot(P[:, 0], P[:, 1], **{**_reference_style(k), "color": "black", "zorder": 3},
+                            label=str(label))
+            handles.append(line)
+        for k, (label, point) in enumerate((points or {}).items()):
+            P = _as_path(label, point)
+            marker, color = [("P", "white"), ("D", "black"), ("s", "white"), ("^", "white")][k % 4]
+            mark, = ax.plot(P[:, 0], P[:, 1], ls="none", marker=marker, ms=10, color=color, mec="black",
+                            mew=1.0, label=str(label), zorder=6)
+            handles.append(mark)
         m = getattr(objective, "minimizer", None)
         if mark_minimum and m is not None:
             star, = ax.plot(m[0], m[1], ls="none", marker="*", ms=15, color="gold", mec="black", mew=0.8,
@@ -305,14 +332,15 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
     logy : logarithmic y axis. Zeros (an exact minimum) are left out of the line; negative values
         raise ValueError (plot loss - min_value instead).
     ax : Axes to draw on; default a new figure.
-    styles : dict name -> dict of extra ``ax.plot`` keywords (e.g. {"ls": "--", "marker": "o"}).
+    styles : dict name -> dict of extra ``ax.plot`` keywords (e.g. {"ls": "--", "marker": "o"}), for
+        curves and for references, hlines and vlines alike (by their label).
     references : dict label -> (x, y): reference curves (theory, a slope -1 line), drawn dark grey
         and dashed, each in its own dash pattern, listed in the legend.
     hlines, vlines : dict label -> value: horizontal / vertical reference lines (a tolerance, a
         threshold such as 2 / lambda_max), dotted, listed in the legend.
     markers : draw a dot at every point (measured values rather than a continuous curve).
     legend_loc : passed to ``ax.legend``.
-    xlim, ylim : axis limits (low, high); default matplotlib's.
+    xlim, ylim : axis limits (low, high); (high, low) reverses the axis; default matplotlib's.
 
     Returns the Axes. Non-finite values (a diverged run) are left out of the line.
     """
@@ -333,7 +361,7 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
                     "plot loss - min_value, or pass logy=False"
                 )
     styles = styles or {}
-    xlim, ylim = _limits(xlim, "xlim"), _limits(ylim, "ylim")
+    xlim, ylim = _limits(xlim, "xlim", reversed_ok=True), _limits(ylim, "ylim", reversed_ok=True)
 
     def visible(x, y):
         xx = x if y.ndim == 1 else x[:, None]
@@ -359,11 +387,11 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
             kw.update(styles.get(name, {}))
             ax.plot(x, visible(x, y), label=name, **kw)
         for k, (name, (x, y)) in enumerate(refs.items()):
-            ax.plot(x, visible(x, y), label=name, **_reference_style(k))
+            ax.plot(x, visible(x, y), label=name, **{**_reference_style(k), **styles.get(name, {})})
         for k, (name, value) in enumerate((hlines or {}).items()):
-            ax.axhline(float(value), label=name, **{**_reference_style(k + 1), "ls": ":"})
+            ax.axhline(float(value), label=name, **{**_reference_style(k + 1), "ls": ":", **styles.get(name, {})})
         for k, (name, value) in enumerate((vlines or {}).items()):
-            ax.axvline(float(value), label=name, **{**_reference_style(k + 2), "ls": ":"})
+            ax.axvline(float(value), label=name, **{**_reference_style(k + 2), "ls": ":", **styles.get(name, {})})
         if logy:
             ax.set_yscale("log")
         if logx == "symlog":
@@ -372,6 +400,8 @@ def curves(curves, *, title, xlabel, ylabel, logx=False, logy=False, ax=None, st
             ax.set_xscale("log")
         if xlim is not None:
             ax.set_xlim(*xlim)
+        elif logx == "symlog" and all(np.nanmin(x) >= 0 for x, _ in data.values()):
+            ax.set_xlim(left=0.0)        # steps t = 0, 1, ...: no empty negative half
         if ylim is not None:
             ax.set_ylim(*ylim)
         ax.set_xlabel(xlabel)

@@ -229,8 +229,9 @@ def test_curves_draws_data_references_and_reference_lines():
     assert ax.get_xscale() == "symlog" and ax.get_yscale() == "log"
     assert ax.get_lines()[0].get_marker() == "o"
     assert ax.get_title() == "rate" and ax.get_xlabel() == "step t"
-    # t = 0 is kept on the symlog axis; a plain log axis drops it
+    # t = 0 is kept on the symlog axis (and the axis starts there); a plain log axis drops it
     assert np.isfinite(ax.get_lines()[0].get_ydata()[0])
+    assert ax.get_xlim()[0] == 0.0
     ax2 = curves({"a": (t, 0.9 ** t)}, title="x", xlabel="t", ylabel="y", logx=True)
     assert np.isnan(ax2.get_lines()[0].get_ydata()[0])
     plt.close("all")
@@ -284,7 +285,9 @@ def test_curves_family_limits_and_styles():
     with pytest.raises(ValueError, match="y of shape"):
         curves({"bad": (x, np.ones((3, 2)))}, title="t", xlabel="w", ylabel="L")
     with pytest.raises(ValueError, match="ylim must be a pair"):
-        curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", ylim=(2, 1))
+        curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", ylim=(2, 2))
+    ax = curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", xlim=(1, 0))   # reversed axis
+    assert ax.get_xlim() == (1, 0) and ax.xaxis_inverted()
 
 
 def test_surface_and_contour_windows_agree():
@@ -295,3 +298,35 @@ def test_surface_and_contour_windows_agree():
     ax3 = surface_plot(b, path, resolution=10)
     assert ax2.get_xlim()[0] <= -14.0 and ax2.get_ylim()[1] >= 6.0
     assert ax3.get_xlim()[0] <= -14.0 and ax3.get_ylim()[1] >= 6.0
+
+
+def test_segments_are_plain_lines_in_the_legend():
+    b = ob.bowl()
+    ax = contour_trajectories(b, {"GD": [[-7, 2], [0, 0]]}, segments={"valley floor": [[-9, 0], [9, 0]]},
+                              colorbar=False)
+    assert legend_labels(ax) == ["GD", "start", "end", "valley floor", "minimum"]
+    floor = [ln for ln in ax.get_lines() if ln.get_label() == "valley floor"][0]
+    assert floor.get_marker() in ("None", "", None) and np.allclose(floor.get_xydata(), [[-9, 0], [9, 0]])
+
+
+def test_marked_points_are_listed():
+    ax = contour_trajectories(ob.Saddle(), {}, points={"saddle point": (0.0, 0.0)}, colorbar=False)
+    assert "saddle point" in legend_labels(ax)
+    mark = [ln for ln in ax.get_lines() if ln.get_label() == "saddle point"][0]
+    assert np.allclose(mark.get_xydata(), [[0.0, 0.0]]) and mark.get_linestyle() == "None"
+
+
+def test_path_styles_are_applied():
+    ax = contour_trajectories(ob.bowl(), {"GD": [[-7, 2], [0, 0]]}, styles={"GD": {"lw": 6, "alpha": 0.4}},
+                              colorbar=False)
+    line = [ln for ln in ax.get_lines() if ln.get_label() == "GD"][0]
+    assert line.get_linewidth() == 6 and line.get_alpha() == 0.4
+
+
+def test_reference_lines_take_styles_by_label():
+    from course_lib.plotting import curves
+    ax = curves({"a": [1.0, 2.0]}, title="t", xlabel="x", ylabel="y", vlines={"stop": 1.0},
+                hlines={"tol": 1.5}, styles={"stop": {"color": "C3", "ls": "--"}})
+    stop = [ln for ln in ax.get_lines() if ln.get_label() == "stop"][0]
+    tol = [ln for ln in ax.get_lines() if ln.get_label() == "tol"][0]
+    assert stop.get_linestyle() == "--" and tol.get_linestyle() == ":"

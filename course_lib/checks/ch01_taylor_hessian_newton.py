@@ -345,7 +345,7 @@ NUMERICAL_HESSIAN = Exercise(
 
 
 def newton_step_reference(g, H, eta):
-    """dw = -eta H^-1 g, computed by solving H d = g (never forming H^-1)."""
+    """dw = -eta H^-1 g, computed by solving H dw = -eta g (never forming H^-1)."""
     return -eta * np.linalg.solve(H, g)
 
 
@@ -353,7 +353,7 @@ NEWTON_MISTAKES = [
     Mistake("sign flipped", lambda g, H, eta: eta * np.linalg.solve(H, g),
             "the step goes to the minimum of the quadratic model, where g + H dw = 0: dw = -eta H^-1 g"),
     Mistake("H g instead of H^-1 g", lambda g, H, eta: -eta * H @ g,
-            "Newton's step uses the inverse Hessian: solve H d = g with np.linalg.solve(H, g) "
+            "Newton's step uses the inverse Hessian: solve H x = g with np.linalg.solve(H, g) "
             "(H @ g multiplies by H instead)"),
     Mistake("eta missing", lambda g, H, eta: -np.linalg.solve(H, g),
             "the damped step is scaled by the learning rate: dw = -eta H^-1 g"),
@@ -364,7 +364,7 @@ NEWTON_MISTAKES = [
             "the learning rate damps the step: multiply by eta, dw = -eta H^-1 g"),
     Mistake("diagonal of H only", lambda g, H, eta: -eta * g / np.diag(H),
             "g / diag(H) divides by the diagonal entries only, which is H^-1 g only for a diagonal H: "
-            "solve the whole system H d = g with np.linalg.solve(H, g)"),
+            "solve the whole system H x = g with np.linalg.solve(H, g)"),
 ]
 
 

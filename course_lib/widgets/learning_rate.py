@@ -130,7 +130,7 @@ class _GDFigure:
         # drawn again over the moving path: its start, the minimum and the legend
         self._on_top = [line for line in self.ax_path.get_lines()
                         if line not in (self.path, self.end)] + [self.ax_path.get_legend()]
-        loss_curves({_PATH: np.ones(2)}, ax=self.ax_loss, xlabel="step $t$", ylabel=r"$L(w_t) - L^*$",
+        loss_curves({_PATH: np.ones(2)}, ax=self.ax_loss, xlabel="step $t$", ylabel=r"$f(w_t) - f^*$",
                     title="Loss gap", legend_loc="upper right")
         self.loss = self.ax_loss.get_lines()[0]
         # one fixed range for every learning rate, from the rounding floor (1e-16 L(w_0)) to past
@@ -197,7 +197,7 @@ class _GDFigure:
         self.path.set_data(P[:, 0], P[:, 1])
         self.path.set_marker("" if len(P) > 60 else "o")
         self.end.set_data([P[-1, 0]], [P[-1, 1]])
-        # L(w_t) - L*: reaches the rounding level ~1e-16 * L(w_0) quickly for a good eta; clip there
+        # f(w_t) - f*: reaches the rounding level ~1e-16 * f(w_0) quickly for a good eta; clip there
         # so the log axis stays readable
         gap = np.maximum(result.losses - self._l_star(), 1e-16 * self.loss0)
         self.loss.set_data(np.arange(gap.size), gap)
@@ -225,7 +225,7 @@ def plot_gd_path(lr, *, objective=None, w0=DEFAULT_W0, steps=60, figsize=(11, 4.
     Returns
     -------
     (fig, result) : the pyplot Figure (left: contour + path with a colour bar of the levels,
-    right: ``L(w_t) - L*`` on a log axis) and the :class:`~course_lib.runner.RunResult` of the run.
+    right: ``f(w_t) - f*`` on a log axis) and the :class:`~course_lib.runner.RunResult` of the run.
     """
     import matplotlib.pyplot as plt
 
