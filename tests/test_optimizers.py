@@ -60,17 +60,24 @@ def flat(params):
     return np.concatenate([np.ravel(params[k]) for k in SHAPES])
 
 
-def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=STEPS):
+def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=STEPS,
+                       dtype=np.float64):
     """Run ours and torch side by side; return (err, err_per_array).
 
     err:           the largest rel_error over the steps of the whole parameter vector x (all
                    arrays of the dict together): the error relative to the size of the weights.
     err_per_array: the same, array by array. Stricter, and inflated whenever one small array
                    (here the 0-d 'c') passes close to 0, so it is reported, not asserted.
-    lr_at: optional function t -> lr applied to both before step t (a schedule)."""
+    lr_at: optional function t -> lr applied to both before step t (a schedule).
+    dtype: of the parameters and gradients on both sides (the gradient is computed in float64
+    from the parameters and rounded to dtype, the same way for both)."""
     problem = LeastSquares(seed)
-    params = {k: v.copy() for k, v in problem.w0.items()}
-    tparams = {k: torch.tensor(v.copy(), dtype=torch.float64) for k, v in problem.w0.items()}
+    params = {k: v.astype(dtype) for k, v in problem.w0.items()}
+    tparams = {k: torch.tensor(v.copy()) for k, v in params.items()}
+
+    def grad(p, t):
+        return {k: g.astype(dtype) for k, g in problem.grad(p, t).items()}
+
     topt = torch_cls(list(tparams.values()), foreach=False, **torch_kw)
     err = err_per_array = 0.0
     for t in range(1, steps + 1):
@@ -78,8 +85,8 @@ def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=S
             ours.lr = lr_at(t)
             for group in topt.param_groups:
                 group["lr"] = lr_at(t)
-        ours.step(params, problem.grad(ours.gradient_point(params), t))
-        tgrads = problem.grad({k: v.numpy() for k, v in tparams.items()}, t)
+        ours.step(params, grad(ours.gradient_point(params), t))
+        tgrads = grad({k: v.numpy() for k, v in tparams.items()}, t)
         for k, p in tparams.items():
             p.grad = torch.from_numpy(tgrads[k])
         topt.step()
@@ -89,6 +96,10 @@ def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=S
             err_per_array = max(err_per_array, rel_error(params[k], theirs[k]))
     # the run must have moved: a test of two frozen copies would prove nothing
     assert all(rel_error(params[k], problem.w0[k]) > 1e-3 for k in params)
+    # and it stayed in its dtype: every parameter and every buffer
+    assert all(v.dtype == dtype for v in params.values())
+    assert all(b.dtype == dtype for st in ours.state.values() for b in st.values()
+               if isinstance(b, np.ndarray))
     return err, err_per_array
 
 
@@ -161,6 +172,40 @@ def _run_case(case_id):
 def test_matches_torch_optim(case_id):
     err, _ = _run_case(case_id)
     assert err <= TOL, f"{case_id}: largest relative error vs torch.optim {err:.3g} > {TOL:g}"
+
+
+# float32: the same cases, against torch in float32. Both round every operation to float32,
+# in slightly different orders (torch fuses some), so they agree to float32 precision: the
+# largest error seen is 3e-7 (RMSprop; 6e-8 to 7e-8 for the others), about 2.5 eps_32 after 200
+# steps of feedback; the bound is 2e-6 (17 eps_32), never the 1e-12 of float64.
+TOL_32 = 2e-6
+
+
+@pytest.mark.parametrize("case_id", [c[0] for c in TORCH_CASES])
+def test_float32_matches_torch_float32(case_id):
+    _, factory, tcls, tkw, schedule = next(c for c in TORCH_CASES if c[0] == case_id)
+    err, _ = compare_with_torch(factory(), tcls, tkw, lr_at=schedule, dtype=np.float32)
+    assert err <= TOL_32, f"{case_id}: largest relative error vs torch float32 {err:.3g}"
+    # and float32 is really float32: the float64 run differs by far more than float64 rounding
+    err64, _ = compare_with_torch(factory(), tcls, tkw, lr_at=schedule)
+    assert err64 <= TOL
+
+
+def test_float32_runs_in_float32_arithmetic():
+    """Not float64 rounded at the end: one SGD step equals the float32 formula exactly."""
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal(1000).astype(np.float32)
+    g = rng.standard_normal(1000).astype(np.float32)
+    lr = 0.1
+    expected = w - np.float32(lr) * g                       # float32 arithmetic
+    p = {"w": w.copy()}
+    SGD(lr).step(p, {"w": g})
+    assert p["w"].dtype == np.float32 and np.array_equal(p["w"], expected)
+    in64 = (w.astype(np.float64) - lr * g.astype(np.float64)).astype(np.float32)
+    assert not np.array_equal(expected, in64)               # the test can tell the two apart
+    p = {"w": w.copy()}
+    SGD(lr).step(p, {"w": g.astype(np.float64)})             # a float64 gradient is converted
+    assert p["w"].dtype == np.float32 and np.array_equal(p["w"], expected)
 
 
 def test_defaults_are_torchs():
