@@ -19,9 +19,11 @@ same numbers on every machine), the mini-batch order by ``np.random.default_rng(
 networks are float64 by default, so a printed loss with a few significant digits is the same on
 every machine and BLAS. The loss is the mean cross-entropy over a mini-batch (``F.cross_entropy``).
 
-The progress bar: ``progress=None`` (default) shows a tqdm bar only when a person can see it (an
-IPython kernel or a terminal, not under pytest/nbval) and only once a run has lasted more than
-``PROGRESS_DELAY`` seconds, so the short runs of the notebooks never print one.
+The progress bar: ``progress=None`` (default) shows a tqdm bar only when a person can see it -- a
+notebook open in JupyterLab / Notebook (its kernel has ``JPY_SESSION_NAME``) or a terminal -- and
+never under pytest, nbval, ``jupyter nbconvert --execute`` or papermill, so committed outputs do not
+depend on the speed of the machine; and only once a run has lasted ``PROGRESS_DELAY`` seconds.
+``COURSE_PROGRESS=1`` / ``=0`` in the environment forces it on / off.
 """
 from __future__ import annotations
 
@@ -127,11 +129,19 @@ def evaluate(model: nn.Module, X, y) -> tuple[float, float]:
 
 
 def _progress_wanted(progress) -> bool:
+    """Whether to show a progress bar: True/False as given; None = only when a person can see it."""
     if progress is not None:
         return bool(progress)
-    if os.environ.get("PYTEST_CURRENT_TEST") or os.environ.get("COURSE_PROGRESS", "") == "0":
+    setting = os.environ.get("COURSE_PROGRESS", "")
+    if setting in ("0", "1"):
+        return setting == "1"
+    if os.environ.get("PYTEST_CURRENT_TEST"):
         return False  # nbval / pytest: the output must not depend on the speed of the machine
-    return "ipykernel" in sys.modules or sys.stderr.isatty()
+    if "ipykernel" in sys.modules:
+        # a kernel started by a Jupyter server (JupyterLab, Notebook) for an open notebook has
+        # JPY_SESSION_NAME; nbconvert --execute, nbval and papermill start kernels without it
+        return bool(os.environ.get("JPY_SESSION_NAME"))
+    return sys.stderr.isatty()
 
 
 def _bar(progress, total, desc):

@@ -157,12 +157,19 @@ def _ag_random(rng, k):
     return cases
 
 
+def _w_scale(a, w_new):
+    """Scale of each entry of w_new: |w| + |the step| (so that w_new close to 0 is still judged fairly)."""
+    return np.abs(a["w"]) + np.abs(w_new - a["w"])
+
+
+def _compare_step(expected, got, case, fname, names, state_scales):
+    """Compare a step function's (w_new, *states) entrywise; state_scales: one scale array per state."""
+    return _compare_tuple(expected, got, names, [_w_scale(case.args, expected[0][0]), *state_scales], fname)
+
+
 def _ag_compare(expected, got, case):
     a = case.args
-    w_new, G_new = expected[0]
-    return _compare_tuple(expected, got, ["w_new", "G_new"],
-                          [np.abs(a["w"]) + np.abs(w_new - a["w"]), a["G"] + a["g"] ** 2],
-                          "adagrad_step")
+    return _compare_step(expected, got, case, "adagrad_step", ["w_new", "G_new"], [a["G"] + a["g"] ** 2])
 
 
 ADAGRAD_STEP = Exercise(
@@ -264,11 +271,8 @@ def _rms_random(rng, k):
 
 def _rms_compare(expected, got, case):
     a = case.args
-    w_new, _ = expected[0]
-    return _compare_tuple(expected, got, ["w_new", "s_new"],
-                          [np.abs(a["w"]) + np.abs(w_new - a["w"]),
-                           a["alpha"] * a["s"] + (1 - a["alpha"]) * a["g"] ** 2],
-                          "rmsprop_step")
+    return _compare_step(expected, got, case, "rmsprop_step", ["w_new", "s_new"],
+                         [a["alpha"] * a["s"] + (1 - a["alpha"]) * a["g"] ** 2])
 
 
 RMSPROP_STEP = Exercise(
@@ -430,13 +434,9 @@ def _adam_random(rng, k):
 
 def _adam_compare(expected, got, case):
     a = case.args
-    w_new, _, _ = expected[0]
-    b1, b2 = a["beta1"], a["beta2"]
-    return _compare_tuple(expected, got, ["w_new", "m_new", "v_new"],
-                          [np.abs(a["w"]) + np.abs(w_new - a["w"]),
-                           b1 * np.abs(a["m"]) + (1 - b1) * np.abs(a["g"]),
-                           b2 * a["v"] + (1 - b2) * a["g"] ** 2],
-                          "adam_step")
+    return _compare_step(expected, got, case, "adam_step", ["w_new", "m_new", "v_new"],
+                         [a["beta1"] * np.abs(a["m"]) + (1 - a["beta1"]) * np.abs(a["g"]),
+                          a["beta2"] * a["v"] + (1 - a["beta2"]) * a["g"] ** 2])
 
 
 ADAM_STEP = Exercise(
