@@ -108,7 +108,7 @@ class _PathFigure:
     again on top), so a slider step costs two short runs and a few lines, not a new figure.
     """
 
-    def __init__(self, fig, objective, w0, method, path_steps, suptitle=True):
+    def __init__(self, fig, objective, w0, method, path_steps, live=False):
         from ..plotting import contour_trajectories, loss_curves
 
         self.fig, self.objective, self.method, self.path_steps = fig, objective, method, path_steps
@@ -138,13 +138,15 @@ class _PathFigure:
         # one fixed window for every setting, so the picture does not jump while a slider moves
         self.ax_loss.set_xlim(0, path_steps)
         self.ax_loss.set_ylim(1e-12, 1e4)
-        self.suptitle = fig.suptitle(" ", fontsize=12) if suptitle else None
+        # the explorer prints the numbers in its readout, the static figure in its title
+        self.suptitle = None if live else fig.suptitle(" ", fontsize=12)
         self._moving = [self.path, self.end, self.gd, self.gd_end]
         self._curves = [self.loss, self.gd_loss, self.theory_line]
         self._on_top = [line for line in self.ax_path.get_lines() if line not in self._moving]
-        fig.draw_without_rendering()                   # lay out once, then keep the positions
-        fig.set_layout_engine("none")
         self._background = None
+        if live:                                       # lay out once, then keep the positions
+            fig.draw_without_rendering()
+            fig.set_layout_engine("none")
 
     def show(self, lr, mu):
         """Run the optimizer (and GD with the same eta), move the lines; return momentum_setting's dict."""
@@ -277,8 +279,7 @@ class MomentumExplorer(Explorer):
                          figsize=figsize, dpi=dpi)
 
     def setup(self, fig) -> None:
-        self._drawing = _PathFigure(fig, self.objective, self.w0, self.method, self.steps,
-                                    suptitle=False)
+        self._drawing = _PathFigure(fig, self.objective, self.w0, self.method, self.steps, live=True)
 
     def render_png(self, fig) -> bytes:
         return self._drawing.png()
