@@ -293,7 +293,8 @@ def _ce_fixed():
         _ce_case("two samples, three classes", [[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]], [1, 2]),
         _ce_case("one sample (N = 1)", [[0.2, -0.4, 1.1, 0.0]], [0]),
         _ce_case("equal logits (uniform softmax)", np.zeros((4, 5)), [0, 1, 2, 4]),
-        _ce_case("logits of size 1000", [[1000.0, 999.0, 0.0], [-1000.0, 1000.0, 998.0]], [0, 2]),
+        _ce_case("logits of size 1000", [[1000.0, 999.0, 0.0], [-1000.0, 1000.0, 998.0],
+                                         [1000.0, -1000.0, -1000.0]], [0, 2, 0]),
         _ce_case("the label's logit 1000 below the largest", [[1000.0, 0.0, 2.0], [3.0, 1.0, -2.0]], [1, 0]),
         _ce_case("N = 7 samples, 5 classes", 3 * rng.normal(size=(7, 5)), rng.integers(0, 5, size=7)),
     ]
