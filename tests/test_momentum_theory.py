@@ -222,3 +222,61 @@ def test_pytorch_nesterov_runs_the_same_spectrum():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------
+# momentum with L2 on the weights only (chapter 05, section 6), against torch.optim
+
+
+def test_lecture_momentum_with_l2_on_weights_only_matches_torch_param_groups():
+    """Nielsen's momentum + L2: v_w = mu v_w - eta (dC0/dw + lambda/n w), v_b = mu v_b - eta dC0/db.
+    The course's lecture-form Momentum with two parameter groups, on the chapter's MLP, against
+    torch.optim.SGD(momentum) with the same two groups, fed the gradient of the same network."""
+    import torch
+
+    from course_lib.data import make_two_moons
+    from course_lib.nn import MLP
+
+    X, y = make_two_moons(n=60, noise=0.25, seed=3)
+    net = MLP([2, 8, 2], activation="tanh", seed=4)
+    wd = 0.05
+    weights = [k for k in net.params if k.startswith("W")]
+    biases = [k for k in net.params if k.startswith("b")]
+    ours = Momentum(lr=0.2, momentum=0.9, param_groups=[{"params": weights, "weight_decay": wd},
+                                                        {"params": biases, "weight_decay": 0.0}])
+    start = {k: v.copy() for k, v in net.params.items()}
+    tparams = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in start.items()}
+    topt = torch.optim.SGD([{"params": [tparams[k] for k in weights], "weight_decay": wd},
+                            {"params": [tparams[k] for k in biases], "weight_decay": 0.0}],
+                           lr=0.2, momentum=0.9)
+    plain = Momentum(lr=0.2, momentum=0.9)                  # the same without any decay
+    plain_params = {k: v.copy() for k, v in start.items()}
+    for _ in range(25):
+        _, grads = net.loss_and_grads(X, y)                 # at our parameters
+        ours.step(net.params, {k: g.copy() for k, g in grads.items()})
+        probe = MLP([2, 8, 2], activation="tanh", seed=4)   # the same network at torch's parameters
+        probe.set_params({k: t.detach().numpy().copy() for k, t in tparams.items()})
+        _, tgrads = probe.loss_and_grads(X, y)
+        for k, t in tparams.items():
+            t.grad = torch.tensor(tgrads[k], dtype=torch.float64)
+        topt.step()
+        probe.set_params(plain_params)
+        _, pgrads = probe.loss_and_grads(X, y)
+        plain.step(plain_params, pgrads)
+    for k in net.params:
+        np.testing.assert_allclose(net.params[k], tparams[k].detach().numpy(), rtol=1e-12, atol=1e-14)
+    # the decay acted on the weights and not directly on the biases: one step from the same state
+    # differs from the undecayed step by exactly -lr * wd * w for weights and by 0 for biases
+    state = {k: v.copy() for k, v in net.params.items()}
+    _, grads = net.loss_and_grads(X, y)
+    a = Momentum(lr=0.2, momentum=0.0, param_groups=[{"params": weights, "weight_decay": wd},
+                                                      {"params": biases, "weight_decay": 0.0}])
+    b = Momentum(lr=0.2, momentum=0.0)
+    pa, pb = {k: v.copy() for k, v in state.items()}, {k: v.copy() for k, v in state.items()}
+    a.step(pa, {k: g.copy() for k, g in grads.items()})
+    b.step(pb, {k: g.copy() for k, g in grads.items()})
+    for k in weights:
+        np.testing.assert_allclose(pa[k] - pb[k], -0.2 * wd * state[k], rtol=1e-10, atol=1e-15)
+    for k in biases:
+        np.testing.assert_array_equal(pa[k], pb[k])
+    assert np.linalg.norm(net.params["W1"]) < np.linalg.norm(plain_params["W1"])

@@ -109,6 +109,9 @@ def _ms_random(rng, k):
 def _pair_compare(expected, got, names, function):
     """Compare a returned pair of arrays (e.g. w_new, v_new) entry by entry."""
     (e, _), (g, _) = expected, got
+    if isinstance(g, np.ndarray):                      # one array (which as_sequence would unpack)
+        return Mismatch(f"{function} returned {describe_kind(g)}; return the pair ({names}) of two "
+                        f"arrays, e.g. `return {names}`")
     items, mismatch = as_sequence(g, 2, names, function)
     if mismatch:
         return mismatch
