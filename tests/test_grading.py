@@ -539,3 +539,85 @@ def test_course_release_writes_the_student_bundle(tmp_path, monkeypatch):
                            "print(course_lib.__file__, len(check.__all__))"],
                           capture_output=True, text=True, cwd=out, env={**os.environ, "PYTHONPATH": str(out)})
     assert proc.returncode == 0 and str(out) in proc.stdout, proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker's bookkeeping, with a scripted kernel (no sandbox needed)
+
+
+class ScriptedKernel:
+    """Runs nothing: each request gets the result the script gives for its code or exercise."""
+
+    def __init__(self, script, log):
+        self.script, self.log, self._alive = script, log, True
+
+    def start(self):
+        self.log.append("start")
+
+    def alive(self):
+        return self._alive
+
+    def kill(self):
+        self._alive = False
+
+    def files(self):
+        return []
+
+    def _result(self, key):
+        from course_lib.grading.sandbox import CellResult
+        self.log.append(key)
+        outcome = self.script.get(key, "ok")
+        if outcome == "died-before":       # something left running killed it between cells
+            self._alive = False
+            return CellResult(Status.KERNEL_DIED, exit="signal SIGKILL", started=False)
+        if outcome == "died":
+            self._alive = False
+            return CellResult(Status.KERNEL_DIED, exit="signal SIGKILL", started=True)
+        return CellResult(Status.OK, data={"format": 1})
+
+    def run(self, code, **kw):
+        return self._result(code)
+
+    def collect(self, exercise, objects, cases, **kw):
+        return self._result(f"collect {exercise}")
+
+
+def _plan(*steps):
+    from course_lib.grading.plan import AnswerStep, CollectStep, ContextStep, Plan
+    out = []
+    for kind, name in steps:
+        if kind == "context":
+            out.append(ContextStep(name, name))
+        elif kind == "answer":
+            out.append(AnswerStep(name, name, name.split()[0]))
+        else:
+            out.append(CollectStep(name, name.split()[1], (), ()))
+    exercises = [s.exercise for s in out if hasattr(s, "cases")]
+    return Plan(out, exercises, {}, {}, [])
+
+
+def _events(plan, script):
+    from course_lib.grading.worker import Stopped, Worker
+    log = []
+    events = Worker(plan, lambda: ScriptedKernel(script, log), Limits(timeout=60, cell_timeout=5)).run()
+    return {e.exercise: e for e in events if hasattr(e, "exercise") and not hasattr(e, "ename")}, log
+
+
+def test_a_kernel_killed_by_its_cell_is_blamed_on_that_cell_only():
+    """The flaky kernel_killed case: the kill is attributed to the answer cell that ran it, the
+    notebook's own cells are replayed, the next exercise passes."""
+    plan = _plan(("context", "imports"), ("answer", "a answer"), ("collect", "collect a"),
+                 ("answer", "b answer"), ("collect", "collect b"), ("answer", "c answer"), ("collect", "collect c"))
+    events, log = _events(plan, {"b answer": "died"})
+    assert events["b"].status is Status.KERNEL_DIED and "your answer cell for b" in events["b"].message
+    assert type(events["a"]).__name__ == type(events["c"]).__name__ == "Collected"
+    assert log.count("imports") == 2 and log.count("a answer") == 2 and log.count("b answer") == 1
+
+
+def test_a_kernel_that_died_between_cells_blames_the_last_answer_never_the_notebook():
+    plan = _plan(("context", "imports"), ("answer", "a answer"), ("collect", "collect a"),
+                 ("context", "data"), ("answer", "b answer"), ("collect", "collect b"))
+    events, log = _events(plan, {"collect a": "died-before"})
+    assert events["a"].status is Status.KERNEL_DIED and "after your answer cell for a ran" in events["a"].message
+    assert type(events["b"]).__name__ == "Collected"
+    assert log.count("imports") == 2 and "data" in log      # the notebook's cells are never dropped
