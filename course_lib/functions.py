@@ -15,16 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import _validate as V
 from course_lib.objectives import Objective
 
 __all__ = ["ScalarFunction", "ExpPlusOne", "exp_plus_one", "ExpSum2D", "exp_sum_2d"]
-
-
-def _finite(x, name: str) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinity; every entry must be a finite number")
-    return x
 
 
 class ScalarFunction:
@@ -39,17 +33,17 @@ class ScalarFunction:
 
     def __call__(self, x):
         """f(x), elementwise; a scalar in gives a 0-d float array out."""
-        return self._f(_finite(x, "x"))
+        return self._f(V.finite_array(x, "x"))
 
     value = __call__
 
     def derivative(self, x):
         """The exact derivative f'(x), elementwise."""
-        return self._df(_finite(x, "x"))
+        return self._df(V.finite_array(x, "x"))
 
     def second_derivative(self, x):
         """The exact second derivative f''(x), elementwise."""
-        return self._d2f(_finite(x, "x"))
+        return self._d2f(V.finite_array(x, "x"))
 
     def tangent(self, x0):
         """The tangent line at x0 as a function:  t(x) = f(x0) + f'(x0) (x - x0)."""

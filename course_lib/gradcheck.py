@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _validate as V
+
 __all__ = [
     "EPS",
     "default_step",
@@ -69,26 +71,15 @@ def default_step(x, order: int = 1) -> np.ndarray:
 def _check_h(h, shape, x, order: int) -> np.ndarray:
     if h is None:
         return np.broadcast_to(default_step(x, order), shape)
-    try:
-        h_arr = np.asarray(h, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"h (finite-difference step) must be a positive number, got {h!r}") from exc
-    if not np.all(np.isfinite(h_arr)) or np.any(h_arr <= 0):
-        raise ValueError(f"h (finite-difference step) must be positive, got {h}")
+    h_arr = V.positive(h, "h (finite-difference step)", array=True)
     try:
         return np.broadcast_to(h_arr, shape)
     except ValueError as exc:
-        raise ValueError(f"h must be a number or an array of shape {shape}, got shape {h_arr.shape}") from exc
+        raise ValueError(f"h must be a number or an array of shape {shape}, got shape {np.shape(h_arr)}") from exc
 
 
 def _point(w, name: str = "w") -> np.ndarray:
-    try:
-        arr = np.asarray(w, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {w!r}") from exc
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers (no NaN or inf), got {arr}")
-    return arr
+    return V.finite_array(w, name)
 
 
 def _scalar_output(v, what: str) -> float:
@@ -345,9 +336,7 @@ def check_gradient(f, grad, w, tol: float = 1e-7, h=None, raise_on_fail: bool = 
     component, e.g. ``gradient check FAILED: relative error 1 > tol 1e-07; worst component (1,):
     analytic 2 vs numerical -2``.
     """
-    tol_arr = np.asarray(tol, dtype=np.float64) if np.isscalar(tol) else None
-    if tol_arr is None or not np.isfinite(tol_arr) or tol_arr <= 0:
-        raise ValueError(f"tol (tolerance) must be a positive number, got {tol!r}")
+    tol = V.positive(tol, "tol (tolerance)", rule="must be a positive number")
     w_arr = _point(w)
     analytic = np.array(grad(w_arr.copy()) if callable(grad) else grad, dtype=np.float64)
     if analytic.shape != w_arr.shape:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import _validate as V
 from course_lib.objectives import Objective
 
 __all__ = [
@@ -61,17 +62,10 @@ LOSSES = ("mse", "mae", "log_loss")
 # ---------------------------------------------------------------------------------------------
 # input checks
 # ---------------------------------------------------------------------------------------------
-def _finite_array(a, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=float)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinity; every entry must be a finite number")
-    return a
-
-
 def _pair(y_pred, y, pred_name: str = "y_pred"):
     """Validate predictions (..., n) and targets (n,) or (..., n); return float arrays."""
-    y_pred = _finite_array(y_pred, pred_name)
-    y = _finite_array(y, "y (targets)")
+    y_pred = V.finite_array(y_pred, pred_name)
+    y = V.finite_array(y, "y (targets)")
     if y_pred.ndim == 0:
         raise ValueError(f"{pred_name} must be an array of predictions, one per sample, got a single number")
     if y_pred.shape[-1] == 0:
@@ -103,8 +97,8 @@ def _check_probabilities(p) -> None:
 
 
 def _linear_inputs(w, X, y):
-    X = _finite_array(X, "X (design matrix)")
-    w = _finite_array(w, "w (weights)")
+    X = V.finite_array(X, "X (design matrix)")
+    w = V.finite_array(w, "w (weights)")
     if X.ndim != 2:
         raise ValueError(f"X (design matrix) must be 2-D with shape (n samples, d features), got shape {X.shape}")
     if w.ndim == 0 or w.shape[-1] != X.shape[1]:
@@ -112,7 +106,7 @@ def _linear_inputs(w, X, y):
             f"w (weights) has shape {w.shape} but X has {X.shape[1]} columns: the last axis of w "
             f"must have length d = {X.shape[1]}, one weight per column of X"
         )
-    y = _finite_array(y, "y (targets)")
+    y = V.finite_array(y, "y (targets)")
     if y.shape != (X.shape[0],):
         raise ValueError(f"y (targets) must have shape ({X.shape[0]},), one target per row of X, got shape {y.shape}")
     return w, X, y
@@ -321,7 +315,7 @@ class LinearModelLoss(Objective):
     def __init__(self, X, y, loss: str = "mse", name: str | None = None,
                  xlim=(-3.0, 3.0), ylim=(-3.0, 3.0)):
         _check_loss_name(loss)
-        X = np.array(_finite_array(X, "X (design matrix)"))
+        X = V.finite_array(X, "X (design matrix)", copy=True)
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"X (design matrix) must be 2-D with shape (n samples, d features), got shape {X.shape}")
         _, X, y = _linear_inputs(np.zeros(X.shape[1]), X, y)

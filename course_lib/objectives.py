@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate as V
+
 __all__ = [
     "Objective",
     "Quadratic",
@@ -37,30 +39,6 @@ __all__ = [
     "MultiMinima",
     "LinearRegressionMSE",
 ]
-
-
-def _as_float_array(x, name: str) -> np.ndarray:
-    try:
-        arr = np.array(x, dtype=np.float64)  # a copy: later changes to the caller's array do not leak in
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {x!r}") from exc
-    return arr
-
-
-def _finite_array(x, name: str) -> np.ndarray:
-    arr = _as_float_array(x, name)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers (no NaN or inf), got {arr}")
-    return arr
-
-
-def _finite_scalar(x, name: str) -> float:
-    arr = _as_float_array(x, name)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a single number, got an array of shape {arr.shape}")
-    if not np.isfinite(arr):
-        raise ValueError(f"{name} must be a finite number, got {x}")
-    return float(arr)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -188,7 +166,7 @@ class Quadratic(_ConstantCurvature, Objective):
     """
 
     def __init__(self, A, b=None, c=0.0, *, name: str | None = None):
-        A = _finite_array(A, "A")
+        A = V.finite_array(A, "A", copy=True)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
             raise ValueError(
                 f"A must be a square matrix of shape (d, d), got shape {A.shape} "
@@ -210,12 +188,12 @@ class Quadratic(_ConstantCurvature, Objective):
             )
         if b is None:
             b = np.zeros(d)
-        b = _finite_array(b, "b")
+        b = V.finite_array(b, "b", copy=True)
         if b.shape != (d,):
             raise ValueError(f"b must have shape ({d},) to match A of shape {A.shape}, got shape {b.shape}")
         self.A = _readonly(A)
         self.b = _readonly(b)
-        self.c = _finite_scalar(c, "c")
+        self.c = V.real(c, "c")
         self.dim = d
         self._eig = _readonly(eig)
         self.minimizer = _readonly(np.linalg.solve(A, b))
@@ -253,9 +231,7 @@ def bowl(kappa: float = 20.0) -> Quadratic:
     (eigenvalues 0.1 and 2, minimum 0 at the origin; d2l's 0.1 x^2 + 2 y^2 has the same kappa).  Plot window: x in [-10, 10] for
     kappa = 20 (wider for larger kappa), y in [-5, 5].
     """
-    kappa = _finite_scalar(kappa, "kappa")
-    if kappa < 1:
-        raise ValueError(f"kappa (condition number) must be >= 1, got {kappa:g}")
+    kappa = V.real(kappa, "kappa (condition number)", lo=1)
     q = Quadratic(np.diag([2.0 / kappa, 2.0]), name=f"quadratic bowl x^2/{kappa:g} + y^2")
     q.latex = rf"quadratic bowl $x^2/{kappa:g} + y^2$"
     half_x = float(max(5.0, 10.0 * np.sqrt(kappa / 20.0)))
@@ -281,10 +257,8 @@ class Rosenbrock(Objective):
     dim = 2
 
     def __init__(self, a: float = 1.0, b: float = 100.0):
-        self.a = _finite_scalar(a, "a")
-        self.b = _finite_scalar(b, "b")
-        if self.b <= 0:
-            raise ValueError(f"b (the weight of the valley term) must be positive, got {self.b:g}")
+        self.a = V.real(a, "a")
+        self.b = V.positive(b, "b (the weight of the valley term)")
         self.minimizer = _readonly(np.array([self.a, self.a ** 2]))
         self.min_value = 0.0
         self.name = f"Rosenbrock (a = {self.a:g}, b = {self.b:g})"
@@ -374,15 +348,11 @@ class MultiMinima1D(Objective):
     dim = 1
 
     def __init__(self, left: float = -1.0, right: float = 2.0, scale: float = 1.0):
-        l = _finite_scalar(left, "left")
-        r = _finite_scalar(right, "right")
-        s = _finite_scalar(scale, "scale")
+        l, r, s = V.real(left, "left"), V.real(right, "right"), V.positive(scale, "scale")
         if not l < 0 < r:
             raise ValueError(f"left must be negative and right positive (the barrier sits at 0), got left={l:g}, right={r:g}")
         if abs(l) == abs(r):
             raise ValueError(f"left and right must differ in size so one minimum is global, got left={l:g}, right={r:g}")
-        if s <= 0:
-            raise ValueError(f"scale must be positive, got {s:g}")
         self.left, self.right, self.scale = l, r, s
         minima = np.array([[l], [r]])
         vals = self.value(minima)
@@ -513,8 +483,8 @@ class LinearRegressionMSE(_ConstantCurvature, Objective):
     """
 
     def __init__(self, X, y, *, name: str | None = None):
-        X = _finite_array(X, "X")
-        y = _finite_array(y, "y")
+        X = V.finite_array(X, "X", copy=True)
+        y = V.finite_array(y, "y", copy=True)
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(f"X must be a 2-D array of shape (n samples, d features), got shape {X.shape}")
         if y.ndim != 1 or y.shape[0] != X.shape[0]:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import _validate as V
 from course_lib import gradcheck
 from course_lib.optim.newton import check_positive_definite
 
@@ -157,8 +158,7 @@ def taylor_model(f, w0, order: int = 2, *, grad=None, hessian=None, h=None) -> T
     w0 = np.atleast_1d(np.asarray(w0, dtype=float)).copy()
     if w0.ndim != 1:
         raise ValueError(f"w0 (expansion point) must be a scalar or a 1-D array, got shape {w0.shape}")
-    if not np.all(np.isfinite(w0)):
-        raise ValueError(f"w0 (expansion point) must be finite, got {w0}")
+    V.finite_array(w0, "w0 (expansion point)")
 
     if _is_objective(f):
         if grad is not None or hessian is not None:

@@ -524,3 +524,18 @@ def test_result_repr_is_short():
     text = repr(res)
     assert isinstance(res, RunResult) and text.startswith("RunResult(") and len(text) < 200
     assert "tol_grad" in text
+
+
+def test_importing_the_core_imports_neither_matplotlib_nor_torch():
+    """The optimizers, the runner and the objectives are pure NumPy: a fresh interpreter that
+    imports them has no matplotlib, torch or tqdm in sys.modules (they cost seconds to import)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import course_lib.optim, course_lib.optim.schedules, course_lib.runner, course_lib.rates\n"
+            "import course_lib.objectives, course_lib.losses, course_lib.gradcheck\n"
+            "import course_lib.functions, course_lib.taylor\n"
+            "print(sorted(m for m in ('matplotlib', 'torch', 'tqdm') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

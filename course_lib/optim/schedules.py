@@ -21,9 +21,10 @@ Robbins-Monro conditions (for SGD with decaying steps to converge):
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
+
+from .. import _validate as V
 
 __all__ = [
     "Schedule",
@@ -38,33 +39,22 @@ __all__ = [
 ]
 
 
-def _fmt(x) -> str:
-    return repr(float(x))
-
-
-def _number(value, label, *, rule=None, ok=None) -> float:
-    """A finite real number satisfying ok(value); else ValueError naming it and the value."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{label} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{label} must be a finite number, got {_fmt(value)}")
-    if ok is not None and not ok(value):
-        raise ValueError(f"{label} {rule}, got {_fmt(value)}")
-    return value
-
-
-def _positive(value, label):
-    return _number(value, label, rule="must be positive", ok=lambda v: v > 0)
-
-
 def _count(value, label, minimum=1) -> int:
     """A whole number of steps >= minimum."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{label} must be a whole number of steps, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{label} must be >= {minimum}, got {value}")
-    return int(value)
+    return V.count(value, label, minimum, noun="whole number of steps")
+
+
+def _eta0(value, label="eta0 (initial learning rate)") -> float:
+    return V.positive(value, label)
+
+
+def _gamma(value, label="gamma (decay factor)") -> float:
+    return V.interval(value, label, 0, 1, lo_open=True)
+
+
+def _eta_min(value, eta0) -> float:
+    return V.interval(value, "eta_min (smallest learning rate)", 0, eta0,
+                      rule=f"must be in [0, eta0] = [0, {eta0!r}]")
 
 
 class Schedule:
@@ -76,13 +66,9 @@ class Schedule:
     _arg_names: tuple = ()
 
     def __call__(self, t) -> float:
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
-            raise ValueError(f"t (step number) must be a whole number >= 1, got {t!r}")
-        if t < 1:
-            raise ValueError(
-                f"t (step number) must be >= 1 (steps are counted from 1), got {t}"
-            )
-        return float(self._eta(int(t)))
+        t = V.count(t, "t (step number)", 1, noun="whole number >= 1",
+                    why=" (steps are counted from 1)")
+        return float(self._eta(t))
 
     def _eta(self, t: int) -> float:
         raise NotImplementedError
@@ -112,7 +98,7 @@ class constant(Schedule):
     _arg_names = ("eta",)
 
     def __init__(self, eta):
-        self.eta = _positive(eta, "eta (learning rate)")
+        self.eta = V.positive(eta, "eta (learning rate)")
 
     def _eta(self, t):
         return self.eta
@@ -131,7 +117,7 @@ class inverse_time(Schedule):
     _arg_names = ("eta0",)
 
     def __init__(self, eta0):
-        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+        self.eta0 = _eta0(eta0)
 
     def _eta(self, t):
         return self.eta0 / t
@@ -154,8 +140,8 @@ class power(Schedule):
     _arg_names = ("c", "p")
 
     def __init__(self, c, p):
-        self.c = _positive(c, "c (learning rate at t = 1)")
-        self.p = _number(p, "p (decay exponent)", rule="must be >= 0", ok=lambda v: v >= 0)
+        self.c = V.positive(c, "c (learning rate at t = 1)")
+        self.p = V.nonneg(p, "p (decay exponent)")
 
     def _eta(self, t):
         return self.c / t ** self.p
@@ -175,9 +161,8 @@ class step_decay(Schedule):
     _arg_names = ("eta0", "gamma", "step_size")
 
     def __init__(self, eta0, gamma, step_size):
-        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
-        self.gamma = _number(gamma, "gamma (decay factor)", rule="must be in (0, 1]",
-                             ok=lambda v: 0 < v <= 1)
+        self.eta0 = _eta0(eta0)
+        self.gamma = _gamma(gamma)
         self.step_size = _count(step_size, "step_size (steps between decays)")
 
     def _eta(self, t):
@@ -199,9 +184,8 @@ class exponential(Schedule):
     _arg_names = ("eta0", "gamma")
 
     def __init__(self, eta0, gamma):
-        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
-        self.gamma = _number(gamma, "gamma (decay factor)", rule="must be in (0, 1]",
-                             ok=lambda v: 0 < v <= 1)
+        self.eta0 = _eta0(eta0)
+        self.gamma = _gamma(gamma)
 
     def _eta(self, t):
         return self.eta0 * self.gamma ** (t - 1)
@@ -224,11 +208,9 @@ class cosine(Schedule):
     _arg_names = ("eta0", "T", "eta_min")
 
     def __init__(self, eta0, T, eta_min=0.0):
-        self.eta0 = _positive(eta0, "eta0 (initial learning rate)")
+        self.eta0 = _eta0(eta0)
         self.T = _count(T, "T (steps of one half cosine)")
-        self.eta_min = _number(eta_min, "eta_min (smallest learning rate)",
-                               rule=f"must be in [0, eta0] = [0, {self.eta0!r}]",
-                               ok=lambda v: 0 <= v <= self.eta0)
+        self.eta_min = _eta_min(eta_min, self.eta0)
 
     def _eta(self, t):
         return self.eta_min + (self.eta0 - self.eta_min) * (
@@ -260,21 +242,14 @@ class cyclic(Schedule):
 
     def __init__(self, eta_min, eta_max, step_size_up, mode="triangular", *, step_size_down=None,
                  gamma=1.0):
-        self.eta_min = _number(eta_min, "eta_min (lowest learning rate)", rule="must be >= 0",
-                               ok=lambda v: v >= 0)
-        self.eta_max = _number(eta_max, "eta_max (highest learning rate)",
-                               rule=f"must be larger than eta_min = {self.eta_min!r}",
-                               ok=lambda v: v > self.eta_min)
+        self.eta_min = V.nonneg(eta_min, "eta_min (lowest learning rate)")
+        self.eta_max = V.real(eta_max, "eta_max (highest learning rate)", lo=self.eta_min,
+                              lo_open=True, rule=f"must be larger than eta_min = {self.eta_min!r}")
         self.step_size_up = _count(step_size_up, "step_size_up (steps of the rising half)")
         self.step_size_down = (self.step_size_up if step_size_down is None else
                                _count(step_size_down, "step_size_down (steps of the falling half)"))
-        if mode not in self._modes:
-            raise ValueError(
-                f"mode must be one of {', '.join(repr(m) for m in self._modes)}, got {mode!r}"
-            )
-        self.mode = mode
-        self.gamma = _number(gamma, "gamma (decay per step in exp_range mode)",
-                             rule="must be in (0, 1]", ok=lambda v: 0 < v <= 1)
+        self.mode = V.choice(mode, "mode", self._modes)
+        self.gamma = _gamma(gamma, "gamma (decay per step in exp_range mode)")
 
     def _eta(self, t):
         e = t - 1
@@ -313,12 +288,10 @@ class cosine_warm_restarts(Schedule):
     _arg_names = ("eta0", "T0", "T_mult", "eta_min")
 
     def __init__(self, eta0, T0, T_mult=1, eta_min=0.0):
-        self.eta0 = _positive(eta0, "eta0 (learning rate after each restart)")
+        self.eta0 = _eta0(eta0, "eta0 (learning rate after each restart)")
         self.T0 = _count(T0, "T0 (steps before the first restart)")
         self.T_mult = _count(T_mult, "T_mult (growth factor of the period)")
-        self.eta_min = _number(eta_min, "eta_min (smallest learning rate)",
-                               rule=f"must be in [0, eta0] = [0, {self.eta0!r}]",
-                               ok=lambda v: 0 <= v <= self.eta0)
+        self.eta_min = _eta_min(eta_min, self.eta0)
 
     def restart_position(self, t: int) -> tuple[int, int]:
         """(T_cur, T_i) at step t: steps since the last restart and the current period."""
