@@ -11,5 +11,6 @@ from ._base import Explorer
 from .learning_rate import DEFAULT_W0, LearningRateExplorer, lr_regime, plot_gd_path
 from .momentum import MomentumExplorer, momentum_setting, plot_momentum_path, plot_rate_map  # chapters 05-06
 from .race import OptimizerRace, plot_race, race  # chapter 07: the optimizer race
+from .vanishing import VanishingGradientExplorer, gradient_norm_profile, plot_gradient_norm_profile  # chapter 09
 
 __all__ = ["Explorer", "DEFAULT_W0", "LearningRateExplorer", "lr_regime", "plot_gd_path"]
