@@ -25,7 +25,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # the course runs offline: no news feed, no update check
 OFFLINE_FLAGS := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 
-.PHONY: lab test test-blas doctor venv exercises execute bench site clean-venv
+.PHONY: lab test test-blas doctor venv exercises release execute bench site clean-venv
 
 venv: $(STAMP)
 
@@ -62,6 +62,11 @@ test-blas: $(STAMP)
 # Regenerate exercises/ from solutions/ (the solutions are the single source).
 exercises: $(STAMP)
 	$(BIN)/python -m course_lib.grading.assignments build
+
+# The student bundle (exercises, lectures, the library without references): make release OUT=dir
+release: $(STAMP)
+	@test -n "$(OUT)" || { echo 'usage: make release OUT=path/to/new/folder'; exit 2; }
+	$(BIN)/course-release $(OUT)
 
 # Re-execute notebooks in place after editing them, outputs committed for nbval, e.g.
 #   make execute NB=notebooks/02_gradient_descent.ipynb      (several: NB="a.ipynb b.ipynb")

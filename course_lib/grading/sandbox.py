@@ -32,6 +32,7 @@ with size caps and a deadline, and the protocol is a dozen lines of JSON (see ke
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import selectors
@@ -39,6 +40,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,7 +237,7 @@ class CellResult:
 class Kernel:
     """One sandboxed kernel process; see the module docstring. A context manager."""
 
-    _next_uid = 0
+    _uids = itertools.count(1)
 
     def __init__(self, policy: SandboxPolicy, limits: SandboxLimits, *, startup_timeout: float = 60.0,
                  keep_output: int = 20_000):
@@ -247,6 +249,7 @@ class Kernel:
         self._req = self._resp = self._out = None
         self._buf = b""
         self._next_id = 0
+        self._home: str | None = None   # the working directory without a sandbox
 
     def __enter__(self) -> "Kernel":
         self.start()
@@ -260,8 +263,7 @@ class Kernel:
         """An unprivileged uid of its own for each kernel when the grader is root."""
         if os.geteuid() != 0:
             return None
-        cls._next_uid = (cls._next_uid + 1) % 1000
-        return UID_BASE + (os.getpid() % 20_000) * 1000 + cls._next_uid
+        return UID_BASE + (os.getpid() % 20_000) * 1000 + next(cls._uids) % 1000
 
     def start(self) -> None:
         req_r, req_w = os.pipe()
@@ -293,8 +295,7 @@ class Kernel:
             raise KernelStartError(f"the kernel could not start ({why})" + (f": {tail[0][:300]}" if tail else ""))
 
     def _unsafe_home(self) -> str:
-        import tempfile
-        if not hasattr(self, "_home"):
+        if self._home is None:
             self._home = tempfile.mkdtemp(prefix="course-grade-unsafe-")
         return self._home
 
@@ -331,9 +332,9 @@ class Kernel:
                 except OSError:
                     pass
                 setattr(self, name, None)
-        if hasattr(self, "_home"):
+        if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
-            del self._home
+            self._home = None
 
     # -- requests
 
@@ -442,7 +443,7 @@ class Kernel:
             line, self._buf = self._buf.split(b"\n", 1)
             try:
                 reply = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None, True
             if not isinstance(reply, dict):
                 return None, True
