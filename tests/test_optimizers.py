@@ -490,8 +490,17 @@ def test_adam_bias_correction_false_shows_the_early_step_bias():
     assert np.array_equal(corrected.state["w"]["exp_avg_sq"], raw.state["w"]["exp_avg_sq"])
 
 
-def adabelief_paper(grad, theta0, steps, alpha=1e-3, beta1=0.9, beta2=0.999, eps=1e-16):
-    """Algorithm 2 of Zhuang et al. (2020), transcribed line by line, one scalar at a time."""
+def adabelief_paper(grad, theta0, steps, alpha=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
+                    variant=None):
+    """Algorithm 2 of Zhuang et al. (2020), transcribed line by line, one scalar at a time:
+
+        m_t = beta1 m_{t-1} + (1 - beta1) g_t
+        s_t = beta2 s_{t-1} + (1 - beta2) (g_t - m_t)^2 + eps
+        m_hat = m_t / (1 - beta1^t),   s_hat = s_t / (1 - beta2^t)
+        theta_t = theta_{t-1} - alpha m_hat / (sqrt(s_hat) + eps)    (projection: identity)
+
+    variant: a plausible misreading, to show the test tells them apart: "old_m" uses m_{t-1} in
+    (g - m), "eps_outside" adds eps only outside the root, "adam" uses g^2."""
     theta = [float(x) for x in theta0]
     m = [0.0] * len(theta)
     s = [0.0] * len(theta)
@@ -499,8 +508,12 @@ def adabelief_paper(grad, theta0, steps, alpha=1e-3, beta1=0.9, beta2=0.999, eps
     for t in range(1, steps + 1):
         g = grad(np.array(theta))
         for i in range(len(theta)):
+            m_old = m[i]
             m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            s[i] = beta2 * s[i] + (1 - beta2) * (g[i] - m[i]) ** 2 + eps
+            dev = g[i] - (m_old if variant == "old_m" else m[i])
+            if variant == "adam":
+                dev = g[i]
+            s[i] = beta2 * s[i] + (1 - beta2) * dev ** 2 + (0.0 if variant == "eps_outside" else eps)
             m_hat = m[i] / (1 - beta1 ** t)
             s_hat = s[i] / (1 - beta2 ** t)
             theta[i] = theta[i] - alpha * m_hat / (s_hat ** 0.5 + eps)
@@ -530,6 +543,10 @@ def test_adabelief_matches_the_paper(kw):
     # AdaBelief is not Adam
     assert rel_error(got, run(Adam(opt.lr, opt.betas), STEPS, w0=w0,
                               grad=lambda p: {"w": grad(p["w"])})) > 1e-3
+    # and the transcription is sharp enough to reject each plausible misreading of the paper
+    for variant in ("old_m", "adam") + (("eps_outside",) if kw else ()):
+        wrong = adabelief_paper(grad, w0, STEPS, **kw, variant=variant)
+        assert rel_error(got, wrong) > 1e3 * max(err, 1e-16), variant
 
 
 def test_weight_decay_is_l2_added_to_the_gradient():

@@ -270,10 +270,27 @@ class AdaBelief(Optimizer):
         m_hat <- m / (1 - beta1^t),   s_hat <- s / (1 - beta2^t)
         w     <- w - lr * m_hat / (sqrt(s_hat) + eps)
 
-    eps appears twice, as in the paper: inside s (so it is added at every step) and outside the
-    square root. Because it sits inside s, the authors' default eps = 1e-16 acts like Adam's 1e-8.
-    When the gradient agrees with its "belief" m, s is small and the step is large; when it
-    disagrees, the step is small.
+    Line by line against ``Adam`` (Kingma and Ba 2015, Algorithm 1):
+
+        Adam                                      AdaBelief
+        m <- beta1 m + (1 - beta1) g              the same
+        v <- beta2 v + (1 - beta2) g^2            s <- beta2 s + (1 - beta2) (g - m)^2 + eps
+                                                    * (g - m)^2 with the m just updated (m_t,
+                                                      not m_{t-1}): the gradient's squared
+                                                      deviation from its "belief" m
+                                                    * + eps inside the recursion, at every step
+        m_hat = m / (1 - beta1^t)                 the same
+        v_hat = v / (1 - beta2^t)                 s_hat = s / (1 - beta2^t)
+        w <- w - lr m_hat / (sqrt(v_hat) + eps)   w <- w - lr m_hat / (sqrt(s_hat) + eps)
+                                                    (eps outside the root as well)
+        default eps = 1e-8                        default eps = 1e-16 (the authors' package)
+
+    eps appears twice, as in the paper: inside s (so it is added at every step and accumulates
+    to about eps / (1 - beta2) in s) and outside the square root. Because it sits inside s, the
+    small default 1e-16 already keeps the denominator near sqrt(1e-16 / (1 - beta2)) ~ 3e-7 at
+    least. When the gradient agrees with its belief m, s is small and the step is large; when it
+    disagrees, the step is small. The paper's projection onto a feasible set is the identity
+    here (unconstrained w). AMSGrad and bias_correction switches of Adam are not offered.
 
     Parameters
     ----------
