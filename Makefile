@@ -76,9 +76,11 @@ execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.record_timing=False --ExecutePreprocessor.timeout=600 $(NB)
 
-# Time every notebook (the figures go to BENCHMARKS.md by hand; no timed tests).
+# Benchmarks (under 5 minutes on 2 cores): every benchmarks/bench_*.py plug-in, written to
+# benchmarks/RESULTS.md (BENCHMARKS.md summarises it; no timed tests). BENCH_ARGS="--quick" or
+# "--only optimizers,runner" for a part.
 bench: $(STAMP)
-	$(BIN)/python tools/bench_notebooks.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 # The course as a static HTML book (Sphinx + MyST-NB) from the committed outputs, nothing executed,
 # offline (MathJax bundled): open site/_build/html/index.html. SITE_DIR=... builds elsewhere.
