@@ -254,9 +254,11 @@ def _person_waits() -> bool:
     """True when a person can see a progress bar: a notebook opened in a Jupyter server (JupyterLab,
     Notebook: the server sets JPY_SESSION_NAME for its kernels) or a terminal. False under pytest,
     nbval and nbconvert / nbclient (no one watches, and the committed outputs must not depend on
-    the speed of the machine), or with COURSE_PROGRESS=0."""
+    the speed of the machine). COURSE_PROGRESS=0 / 1 forces it off / on (as course_lib.training)."""
     env = os.environ
-    if env.get("PYTEST_CURRENT_TEST") or env.get("COURSE_PROGRESS", "") == "0":
+    if env.get("COURSE_PROGRESS", "") in ("0", "1"):
+        return env["COURSE_PROGRESS"] == "1"
+    if env.get("PYTEST_CURRENT_TEST"):
         return False
     if "ipykernel" in sys.modules:
         return bool(env.get("JPY_SESSION_NAME"))

@@ -369,6 +369,8 @@ def test_a_person_waits_only_in_a_server_kernel_or_a_terminal(monkeypatch):
     monkeypatch.delenv("COURSE_PROGRESS")
     monkeypatch.delenv("JPY_SESSION_NAME")                                 # nbconvert / nbclient / nbval
     assert _person_waits() is False
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    assert _person_waits() is True
 
 
 def test_progress_bar_only_when_asked_or_when_a_person_waits(capsys):
