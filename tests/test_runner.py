@@ -443,7 +443,7 @@ def test_run_grid_rate_ignores_the_rounding_floor():
 
 
 def test_grid_100x100x300_runs_as_one_batch():
-    # its time is measured by tools/bench_notebooks.py --grid (BENCHMARKS.md), not asserted here
+    # its time is measured by benchmarks/bench_runner.py (make bench), not asserted here
     b = bowl()
     grid = {"lr": np.linspace(0.01, 1.5, 100), "momentum": np.linspace(0.0, 0.99, 100)}
     g = run_grid(Momentum, b, W0, grid=grid, steps=300)
