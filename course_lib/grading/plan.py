@@ -49,18 +49,48 @@ class Assignment:
 
 
 def library_files(exercises: list[str]) -> list[Path]:
-    """The library files whose code decides these exercises' grades: all of course_lib (references
-    use it) except the grader and the other chapters' check modules."""
-    from course_lib.checks import chapter_modules, module_of
-    mine = {module_of(ex) for ex in exercises}
-    others = {f"{m}.py" for m in chapter_modules() if m not in mine}
-    files = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(PACKAGE)
-        if rel.parts[0] == "grading" or (rel.parts[0] == "checks" and rel.name in others):
+    """The library files whose code decides these exercises' grades: the checks machinery, the
+    chapter modules that define them and every course_lib module they import, transitively."""
+    from course_lib.checks import module_of
+    todo = [PACKAGE / "__init__.py", PACKAGE / "check.py"]
+    todo += [PACKAGE / "checks" / f"{m}.py" for m in ("__init__", "core", "compare", "plain", "status",
+                                                      "collector")]
+    todo += [PACKAGE / "checks" / f"{module_of(ex)}.py" for ex in exercises]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
             continue
-        files.append(path)
-    return files
+        seen.add(path)
+        todo += _imported_files(path)
+    return sorted(seen)
+
+
+def _imported_files(path: Path) -> list[Path]:
+    """The course_lib files a module imports (absolute `course_lib.x` or relative imports)."""
+    import ast
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    package = path.parent.relative_to(PACKAGE.parent).parts
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [tuple(a.name.split(".")) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = tuple((node.module or "").split(".")) if node.module else ()
+            if node.level:
+                base = package[: len(package) - node.level + 1] + base
+            names.append(base)
+            names += [base + (a.name,) for a in node.names]
+    found = []
+    for parts in names:
+        if parts[:1] != ("course_lib",):
+            continue
+        target = PACKAGE.parent.joinpath(*parts)
+        found += [p for p in (target.with_suffix(".py"), target / "__init__.py") if p.is_file()]
+    return found
 
 
 def checks_digest(exercises: list[str]) -> str:
