@@ -22,36 +22,38 @@ from _timing import interleaved, table, us, verdict
 W0 = np.array([-7.0, 2.0])
 
 
-def bare_gd(objective, w0, lr, steps):
-    """Gradient descent as a student writes it, keeping what run() keeps."""
+def bare_loop(objective, w0, update, steps):
+    """A loop as a student writes it, keeping what run() keeps: ``update(w, g)`` changes w in
+    place, then the loss and the gradient at the new w are recorded."""
     w = w0.copy()
     g = objective.grad(w)
     traj, losses, gnorms = [w.copy()], [float(objective.value(w))], [float(np.linalg.norm(g))]
     for _ in range(steps):
-        w -= lr * g
+        update(w, g)
         loss = float(objective.value(w))
         g = objective.grad(w)
         traj.append(w.copy())
         losses.append(loss)
         gnorms.append(float(np.linalg.norm(g)))
     return np.array(traj), np.array(losses), np.array(gnorms)
+
+
+def bare_gd(objective, w0, lr, steps):
+    """Gradient descent w <- w - lr g."""
+    def update(w, g):
+        w -= lr * g
+    return bare_loop(objective, w0, update, steps)
 
 
 def bare_momentum(objective, w0, lr, mu, steps):
-    """Heavy ball in the lecture form, v <- mu v - lr g, w <- w + v, with the same records."""
-    w, v = w0.copy(), np.zeros_like(w0)
-    g = objective.grad(w)
-    traj, losses, gnorms = [w.copy()], [float(objective.value(w))], [float(np.linalg.norm(g))]
-    for _ in range(steps):
-        v *= mu
-        v -= lr * g
+    """Heavy ball in the lecture form, v <- mu v - lr g, w <- w + v."""
+    v = np.zeros_like(w0)
+
+    def update(w, g):
+        np.multiply(v, mu, out=v)
+        np.subtract(v, lr * g, out=v)
         w += v
-        loss = float(objective.value(w))
-        g = objective.grad(w)
-        traj.append(w.copy())
-        losses.append(loss)
-        gnorms.append(float(np.linalg.norm(g)))
-    return np.array(traj), np.array(losses), np.array(gnorms)
+    return bare_loop(objective, w0, update, steps)
 
 
 def measure_run(steps: int, rounds: int) -> list:

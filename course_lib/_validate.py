@@ -18,6 +18,7 @@ Checks
 ``count``       a whole number >= ``minimum`` (step counts, sizes)
 ``flag``        True or False
 ``choice``      one of a few strings
+``function``    a callable (or None where the argument is optional)
 ``finite_array`` an array of finite numbers, as float64
 
 ``fmt`` is the one number format of messages: the value as a student would type it (``repr`` of
@@ -31,7 +32,7 @@ import numbers
 import numpy as np
 
 __all__ = ["fmt", "real", "nonneg", "positive", "interval", "count", "flag", "choice",
-           "finite_array"]
+           "function", "finite_array"]
 
 
 def fmt(x, digits: int | None = None) -> str:
@@ -152,6 +153,14 @@ def choice(value, label: str, options) -> str:
     names = [repr(o) for o in options]
     words = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
     raise ValueError(f"{label} must be {words}, got {value!r}")
+
+
+def function(value, label: str, shape: str, *, optional: bool = True):
+    """A callable (None allowed when ``optional``): "schedule must be a function t -> lr, got 0.1"
+    (``shape`` = "t -> lr", the call it will get)."""
+    if (value is None and optional) or callable(value):
+        return value
+    raise ValueError(f"{label} must be a function {shape}, got {value!r}")
 
 
 def finite_array(x, label: str, *, copy: bool = False) -> np.ndarray:

@@ -304,16 +304,14 @@ def _check_run_arguments(optimizer, objective, max_steps, tol_step, tol_grad, sc
     for meth in ("value", "grad"):
         if not callable(getattr(objective, meth, None)):
             raise ValueError(f"objective must have a {meth}(w) method, got {objective!r}")
-    if schedule is not None and not callable(schedule):
-        raise ValueError(f"schedule must be a function t -> lr, got {schedule!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a function (t, w, loss) -> bool, got {callback!r}")
     return dict(
         max_steps=V.count(max_steps, "max_steps (the largest number of steps)",
                           noun="positive whole number"),
         tol_step=_tolerance(tol_step, "tol_step (tolerance on the step length ||w_t - w_(t-1)||)"),
         tol_grad=_tolerance(tol_grad, "tol_grad (tolerance on the gradient norm ||g||)"),
-        divergence_threshold=_threshold(divergence_threshold), schedule=schedule, callback=callback)
+        divergence_threshold=_threshold(divergence_threshold),
+        schedule=V.function(schedule, "schedule", "t -> lr"),
+        callback=V.function(callback, "callback", "(t, w, loss) -> bool"))
 
 
 def run(optimizer, objective, w0, *, max_steps: int = 1000, tol_step: float | None = None,
@@ -497,14 +495,9 @@ def _grid_axes(grid, fixed) -> list:
             raise ValueError(f"grid keys must be hyperparameter names (strings), got {name!r}")
         if name in fixed:
             raise ValueError(f"hyperparameter {name!r} is both in grid and in fixed; keep it in one")
-        try:
-            v = np.array(vals, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"grid[{name!r}] must be a 1-D array of numbers, got {vals!r}") from None
+        v = V.finite_array(vals, f"grid[{name!r}]", copy=True)
         if v.ndim != 1 or v.size == 0:
             raise ValueError(f"grid[{name!r}] must be a non-empty 1-D array of values, got shape {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise ValueError(f"grid[{name!r}] must contain only finite numbers, got {v}")
         axes.append((name, v))
     return axes
 

@@ -61,7 +61,7 @@ def flat(params):
 
 
 def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=STEPS,
-                       dtype=np.float64):
+                       dtype=np.float64, torch_groups=None, view=None):
     """Run ours and torch side by side; return (err, err_per_array).
 
     err:           the largest rel_error over the steps of the whole parameter vector x (all
@@ -70,7 +70,9 @@ def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=S
                    (here the 0-d 'c') passes close to 0, so it is reported, not asserted.
     lr_at: optional function t -> lr applied to both before step t (a schedule).
     dtype: of the parameters and gradients on both sides (the gradient is computed in float64
-    from the parameters and rounded to dtype, the same way for both)."""
+    from the parameters and rounded to dtype, the same way for both).
+    torch_groups: [(keys, hyperparameters)] to give torch param groups instead of torch_kw.
+    view: (params, ours) -> the dict compared with torch's parameters (default params)."""
     problem = LeastSquares(seed)
     params = {k: v.astype(dtype) for k, v in problem.w0.items()}
     tparams = {k: torch.tensor(v.copy()) for k, v in params.items()}
@@ -78,7 +80,11 @@ def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=S
     def grad(p, t):
         return {k: g.astype(dtype) for k, g in problem.grad(p, t).items()}
 
-    topt = torch_cls(list(tparams.values()), foreach=False, **torch_kw)
+    if torch_groups is None:
+        topt = torch_cls(list(tparams.values()), foreach=False, **torch_kw)
+    else:
+        topt = torch_cls([{"params": [tparams[k] for k in keys], **kw} for keys, kw in torch_groups],
+                         foreach=False)
     err = err_per_array = 0.0
     for t in range(1, steps + 1):
         if lr_at is not None:
@@ -91,9 +97,10 @@ def compare_with_torch(ours, torch_cls, torch_kw, *, seed=0, lr_at=None, steps=S
             p.grad = torch.from_numpy(tgrads[k])
         topt.step()
         theirs = {k: v.numpy() for k, v in tparams.items()}
-        err = max(err, rel_error(flat(params), flat(theirs)))
+        mine = params if view is None else view(params, ours)
+        err = max(err, rel_error(flat(mine), flat(theirs)))
         for k in params:
-            err_per_array = max(err_per_array, rel_error(params[k], theirs[k]))
+            err_per_array = max(err_per_array, rel_error(mine[k], theirs[k]))
     # the run must have moved: a test of two frozen copies would prove nothing
     assert all(rel_error(params[k], problem.w0[k]) > 1e-3 for k in params)
     # and it stayed in its dtype: every parameter and every buffer
@@ -229,23 +236,8 @@ def test_defaults_are_torchs():
 # ------------------------------------------------------------------------------------------
 
 def compare_groups_with_torch(ours, torch_cls, torch_groups, *, seed=1):
-    """As compare_with_torch, but torch gets param groups: torch_groups is a list of
-    (keys, hyperparameters) pairs."""
-    problem = LeastSquares(seed)
-    params = {k: v.copy() for k, v in problem.w0.items()}
-    tparams = {k: torch.tensor(v.copy(), dtype=torch.float64) for k, v in problem.w0.items()}
-    topt = torch_cls([{"params": [tparams[k] for k in keys], **kw} for keys, kw in torch_groups],
-                     foreach=False)
-    err = 0.0
-    for t in range(1, STEPS + 1):
-        ours.step(params, problem.grad(ours.gradient_point(params), t))
-        tgrads = problem.grad({k: v.numpy() for k, v in tparams.items()}, t)
-        for k, p in tparams.items():
-            p.grad = torch.from_numpy(tgrads[k])
-        topt.step()
-        err = max(err, rel_error(flat(params), flat({k: v.numpy() for k, v in tparams.items()})))
-    assert all(rel_error(params[k], problem.w0[k]) > 1e-3 for k in params)
-    return err, params
+    """compare_with_torch with param groups on torch's side."""
+    return compare_with_torch(ours, torch_cls, {}, seed=seed, torch_groups=torch_groups)[0]
 
 
 GROUP_CASES = [
@@ -269,11 +261,10 @@ def test_param_groups_match_torch_param_groups(name, make, tcls, tkw):
               {"params": ["b"], "weight_decay": 0.0, "lr": 2 * tkw["lr"]}]
     torch_groups = [(["W", "c"], {**tkw, "weight_decay": 0.05}),
                     (["b"], {**tkw, "weight_decay": 0.0, "lr": 2 * tkw["lr"]})]
-    err, params = compare_groups_with_torch(make(groups), tcls, torch_groups)
+    err = compare_groups_with_torch(make(groups), tcls, torch_groups)
     assert err <= TOL, f"{name}: {err:.3g}"
     # and the groups matter: one decay for everything is another run
-    err_flat, _ = compare_groups_with_torch(make(None), tcls, torch_groups)
-    assert err_flat > 1e-6
+    assert compare_groups_with_torch(make(None), tcls, torch_groups) > 1e-6
 
 
 def test_keys_in_no_group_use_the_constructor_values():
@@ -430,28 +421,14 @@ def test_nesterov_lookahead_and_pytorch_forms_are_the_same_algorithm():
 
 
 def test_nesterov_lookahead_matches_torch_after_change_of_variables():
-    """Same statement against torch.optim.SGD(nesterov=True) itself, on a least-squares problem."""
+    """Same statement against torch.optim.SGD(nesterov=True) itself, on a least-squares problem:
+    torch's iterate is our look-ahead point w + mu v."""
     mu, eta = 0.9, 0.01
-    problem = LeastSquares(3)
-    params = {k: v.copy() for k, v in problem.w0.items()}
-    tparams = {k: torch.tensor(v.copy()) for k, v in problem.w0.items()}
-    topt = torch.optim.SGD(list(tparams.values()), lr=eta, momentum=mu, nesterov=True,
-                           foreach=False)
-    look = Nesterov(eta, mu)
-    err = err_per_array = 0.0
-    for t in range(1, STEPS + 1):
-        look.step(params, problem.grad(look.gradient_point(params), t))
-        g = problem.grad({k: v.numpy() for k, v in tparams.items()}, t)
-        for k, p in tparams.items():
-            p.grad = torch.from_numpy(g[k])
-        topt.step()
-        ours = {k: params[k] + mu * look.state[k]["v"] for k in params}
-        theirs = {k: v.numpy() for k, v in tparams.items()}
-        err = max(err, rel_error(flat(ours), flat(theirs)))
-        for k in params:
-            err_per_array = max(err_per_array, rel_error(ours[k], theirs[k]))
-    assert err <= TOL
-    _record("Nesterov lookahead (as w + mu v)", (err, err_per_array))
+    errs = compare_with_torch(Nesterov(eta, mu), torch.optim.SGD,
+                              dict(lr=eta, momentum=mu, nesterov=True), seed=3,
+                              view=lambda p, opt: {k: p[k] + mu * opt.state[k]["v"] for k in p})
+    assert errs[0] <= TOL
+    _record("Nesterov lookahead (as w + mu v)", errs)
 
 
 @pytest.mark.parametrize("cls, kw", [

@@ -158,7 +158,14 @@ class RMSprop(Optimizer):
             w -= tmp
 
 
-class Adam(Optimizer):
+class _WithBetas(Optimizer):
+    """Adam and AdaBelief: ``betas`` is a pair, checked by :func:`_betas`."""
+
+    def _rule(self, name):
+        return _betas if name == "betas" else self._rules[name]
+
+
+class Adam(_WithBetas):
     """Adam = momentum (first moment m) + RMSProp (second moment v), with bias correction.
 
     Update at step t = 1, 2, ... (elementwise; beta1, beta2 = betas; m = v = 0 before t = 1):
@@ -217,9 +224,6 @@ class Adam(Optimizer):
                               eps_inside_sqrt=eps_inside_sqrt),
                          param_groups=param_groups, check_finite=check_finite)
 
-    def _rule(self, name):
-        return _betas if name == "betas" else self._rules[name]
-
     def _init_state(self, w, h):
         state = {"exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
         if h.amsgrad:
@@ -258,7 +262,7 @@ class Adam(Optimizer):
         w -= tmp
 
 
-class AdaBelief(Optimizer):
+class AdaBelief(_WithBetas):
     """AdaBelief (Zhuang et al., NeurIPS 2020, Algorithm 2): Adam whose denominator tracks the
     variance of the gradient around its running mean, (g - m)^2, instead of g^2.
 
@@ -310,9 +314,6 @@ class AdaBelief(Optimizer):
                  param_groups=None, check_finite=True):
         super().__init__(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay),
                          param_groups=param_groups, check_finite=check_finite)
-
-    def _rule(self, name):
-        return _betas if name == "betas" else self._rules[name]
 
     def _init_state(self, w, h):
         return {"exp_avg": np.zeros_like(w), "exp_avg_var": np.zeros_like(w)}
