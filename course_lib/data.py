@@ -28,6 +28,17 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _std(value, label: str) -> float:
+    """A standard deviation: a finite number >= 0."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{label} must be a number >= 0, got {value!r}") from exc
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{label} must be >= 0, got {value}")
+    return value
+
+
 def _fraction(value, name: str) -> float:
     try:
         v = float(value)
@@ -81,12 +92,7 @@ def make_linear_regression(n: int = 200, d: int = 2, noise: float = 0.1, seed: i
     """
     n = _positive_int(n, "n")
     d = _positive_int(d, "d")
-    try:
-        noise = float(noise)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"noise (standard deviation of the label noise) must be a number >= 0, got {noise!r}") from exc
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise (standard deviation of the label noise) must be >= 0, got {noise}")
+    noise = _std(noise, "noise (standard deviation of the label noise)")
     if feature_scales is None:
         scales = np.ones(d)
     else:
@@ -328,12 +334,7 @@ def make_two_moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     Returns X (n, 2) float64 and y (n,) int64 in {0, 1}.
     """
     n = _positive_int(n, "n", minimum=2)
-    try:
-        noise = float(noise)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"noise (standard deviation added to the points) must be a number >= 0, got {noise!r}") from exc
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise (standard deviation added to the points) must be >= 0, got {noise}")
+    noise = _std(noise, "noise (standard deviation added to the points)")
     n0, n1 = n // 2, n - n // 2
     t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n1)
     X = np.vstack([np.column_stack([np.cos(t0), np.sin(t0)]),

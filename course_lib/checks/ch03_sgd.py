@@ -66,12 +66,18 @@ def _sample_fixed():
     ]
 
 
+def random_regression(rng, n, d, scale=(0.5, 3.0), noise=0.5):
+    """Random regression data for a case: X (n, d) with columns of different scales, y = X w + noise."""
+    X = rng.normal(size=(n, d)) * rng.uniform(*scale, size=d)
+    y = X @ rng.normal(size=d) + noise * rng.normal(size=n)
+    return X, y
+
+
 def _sample_random(rng, k):
     cases = []
     for j in range(k):
         n, d = int(rng.integers(4, 31)), int(rng.integers(2, 7))
-        X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d)
-        y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n)
+        X, y = random_regression(rng, n, d)
         i = int(rng.integers(1, n))
         cases.append(_sample_case(f"random {j + 1} (n={n}, d={d}, i={i})", X, y, rng.normal(size=d), i))
     return cases
