@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
 NB = "02_gradient_descent.ipynb"
-LIMITS = Limits(timeout=20, cell_timeout=3, memory_mb=1024, output_limit=1_000_000)
+LIMITS = Limits(timeout=30, cell_timeout=5, memory_mb=1024, output_limit=1_000_000)
 SEED = 1234
 
 POINTS = {"mse_gradient": 3, "gradient_descent": 4, "largest_stable_lr": 2, "optimal_lr": 2}
@@ -118,8 +118,8 @@ MESSAGES = {
     ("unsolved", "mse_gradient"): ["not implemented yet"],
     ("exception", "mse_gradient"): ["raised ZeroDivisionError", "line 3 of mse_gradient"],
     ("exception", "largest_stable_lr"): ["not defined", "your answer cell raised ValueError: I will finish this later"],
-    ("infinite_loop", "gradient_descent"): ["did not finish within 3 s"],
-    ("infinite_loop", "optimal_lr"): ["your answer cell for optimal_lr did not finish within 3 s"],
+    ("infinite_loop", "gradient_descent"): ["did not finish within 5 s"],
+    ("infinite_loop", "optimal_lr"): ["your answer cell for optimal_lr did not finish within 5 s"],
     ("memory_blowup", "mse_gradient"): ["ran out of memory", "Unable to allocate 3.00 GiB"],
     ("memory_blowup", "largest_stable_lr"): ["MemoryError", "at most 1024 MB"],
     ("huge_output", "mse_gradient"): ["your answer cell for mse_gradient printed more than 1000 KB"],
@@ -385,7 +385,7 @@ def test_changed_submission_is_regraded_and_force_reproduces(small, tmp_path):
     csv_bytes = (out / "grades.csv").read_bytes()
     # --force through the console entry point: everything regraded, the same CSV
     proc = subprocess.run([sys.executable, "-m", "course_lib.grading", str(small), "--out", str(out),
-                           "--jobs", "2", "--timeout", "20", "--cell-timeout", "3", "--memory-mb", "1024",
+                           "--jobs", "2", "--timeout", "30", "--cell-timeout", "5", "--memory-mb", "1024",
                            "--force", "--no-progress"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "2 graded now" in proc.stdout

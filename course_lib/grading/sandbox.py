@@ -32,6 +32,7 @@ with size caps and a deadline, and the protocol is a dozen lines of JSON (see ke
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -89,6 +90,16 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.lru_cache(maxsize=4)
+def bwrap_options(path: str) -> frozenset[str]:
+    """The options this bubblewrap knows (older releases lack --disable-userns and --size)."""
+    try:
+        text = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(w for w in text.split() if w.startswith("--"))
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     memory_mb: int = 2048      # address space of the kernel
@@ -109,6 +120,9 @@ class SandboxPolicy:
     @classmethod
     def detect(cls, library: Path, hide=(), *, unsafe: bool = False) -> "SandboxPolicy":
         path = bwrap_path()
+        if path is not None and not unsafe and "--perms" not in bwrap_options(path):
+            raise SandboxUnavailable(f"{path} is too old for course-grade (bubblewrap 0.5 or newer "
+                                     "is needed)")
         if path is None and not unsafe:
             raise SandboxUnavailable(
                 "bubblewrap (bwrap) is not installed: course-grade runs every submission inside it "
@@ -137,8 +151,10 @@ class SandboxPolicy:
         args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--cap-drop", "ALL"]
+        known = bwrap_options(self.bwrap)
         if uid is None:  # not root: bubblewrap maps us into a user namespace of our own
-            args += ["--unshare-user", "--disable-userns", "--uid", "65534", "--gid", "65534"]
+            args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
+            args += ["--disable-userns"] if "--disable-userns" in known else []
         else:            # root: kernel.py switches to `uid`, which needs these two capabilities
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         bound: list[str] = []
@@ -162,8 +178,8 @@ class SandboxPolicy:
             real = os.path.realpath(hidden)
             if any(_under(real, b) for b in bound) and not _under(package, real):
                 args += ["--tmpfs", real]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(limits.scratch_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", SCRATCH,
+        size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if "--size" in known else []
+        args += ["--proc", "/proc", "--dev", "/dev", *size, "--perms", "1777", "--tmpfs", SCRATCH,
                  "--chdir", SCRATCH, "--clearenv"]
         for key, value in sandbox_env(SCRATCH).items():
             args += ["--setenv", key, value]
