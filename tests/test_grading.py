@@ -427,15 +427,15 @@ def test_notebook_time_limit(tmp_path):
     needs_bwrap()
     ms = make()
     sol = ms.solution_answers()
-    slow = {gid: "import time\ntime.sleep(1.6)\n" + text for gid, text in sol.items() if gid != WRITTEN}
+    slow = {gid: "import time\ntime.sleep(2.5)\n" + text for gid, text in sol.items() if gid != WRITTEN}
     (tmp_path / "subs" / "slow").mkdir(parents=True)
     (tmp_path / "subs" / "slow" / NB).write_text(json.dumps(ms.solved(**slow)))
-    grade(tmp_path / "subs", tmp_path / "out", limits=Limits(timeout=5, cell_timeout=3, memory_mb=1024),
+    grade(tmp_path / "subs", tmp_path / "out", limits=Limits(timeout=8, cell_timeout=6, memory_mb=1024),
           progress=False, echo=lambda *a: None, seed=1)
     rows = {r["exercise"]: r for r in read_rows(tmp_path / "out")}
     assert rows["mse_gradient"]["status"] == "passed"
     assert rows["optimal_lr"]["status"] == "time_limit"
-    assert "time limit (5 s)" in rows["optimal_lr"]["message"]
+    assert "time limit (8 s)" in rows["optimal_lr"]["message"]
 
 
 def test_answer_matching_falls_back_to_content_and_position():
