@@ -171,6 +171,8 @@ class _Run:
             raise ValueError(f"the gradient at w0 (starting point) is not finite: {self.g}")
         self.limit = divergence_threshold * max(1.0, abs(self.loss0))
         self.needs_hessian = bool(getattr(optimizer, "needs_hessian", False))
+        # a course optimizer that checks its parameters has already found w_t finite
+        self.checked = isinstance(optimizer, Optimizer) and optimizer.check_finite
         lookahead = getattr(optimizer, "lookahead", None)
         self.lookahead = (callable(getattr(optimizer, "gradient_point", None)) if lookahead is None
                           else bool(lookahead))
@@ -210,7 +212,7 @@ class _Run:
         return self.record(t, params["w"])
 
     def record(self, t: int, w):
-        w_ok = _all_finite(w)
+        w_ok = self.checked or _all_finite(w)
         loss = float(self.objective.value(w)) if w_ok else math.nan
         g = self.g = np.asarray(self.objective.grad(w), dtype=np.float64)
         gnorm = math.sqrt(g.dot(g))
