@@ -77,13 +77,13 @@ def measure_run(steps: int, rounds: int) -> list:
 
 
 def measure_grid(n_lr: int, n_mu: int, steps: int) -> dict:
-    from course_lib import runner
+    from course_lib import _sweep, runner
     from course_lib.objectives import bowl
     from course_lib.optim import Momentum
 
     grid = {"lr": np.linspace(0.01, 1.5, n_lr), "momentum": np.linspace(0.0, 0.99, n_mu)}
     fit_time = []
-    fit = runner._fit_rates
+    fit = _sweep._fit_rates
 
     def timed_fit(*args):
         t0 = time.perf_counter()
@@ -91,7 +91,7 @@ def measure_grid(n_lr: int, n_mu: int, steps: int) -> dict:
         fit_time.append(time.perf_counter() - t0)
         return out
 
-    runner._fit_rates = timed_fit
+    _sweep._fit_rates = timed_fit
     try:
         t0 = time.perf_counter()
         g = runner.run_grid(Momentum, bowl(), W0, grid=grid, steps=steps)
@@ -101,7 +101,7 @@ def measure_grid(n_lr: int, n_mu: int, steps: int) -> dict:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     finally:
-        runner._fit_rates = fit
+        _sweep._fit_rates = fit
     results = g.losses.nbytes + g.dist.nbytes
     return dict(K=n_lr * n_mu, steps=steps, total=total, fit=fit_time[0],
                 loop=total - fit_time[0], peak=peak, results=results)
