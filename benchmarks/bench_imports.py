@@ -53,7 +53,7 @@ def heavy_modules(modules: str) -> list:
 
 
 def run(quick: bool = False) -> str:
-    rounds = 1 if quick else 7
+    rounds = 1 if quick else 5
     lines = LINES[:5] if quick else LINES       # quick: no torch, no figure (seconds each)
     times = {name: [] for name, _ in lines}
     for _ in range(rounds):

@@ -99,11 +99,11 @@ def run(quick: bool = False) -> str:
     import torch
 
     sizes = (10_000,) if quick else (10_000, 1_000_000)
-    rounds = 3 if quick else 21
+    rounds = 3 if quick else 11
     rows = []
     for n in sizes:
         for dtype in (np.float32, np.float64):
-            inner = 100 if n <= 10_000 else 10
+            inner = 50 if n <= 10_000 else 5
             rows += measure(n, dtype, rounds=rounds, inner=(5 if quick else inner))
     out = ["## Optimizers: course_lib.optim vs torch.optim (one step)", "",
            f"Median of {rounds} interleaved rounds; torch with {torch.get_num_threads()} threads; "
