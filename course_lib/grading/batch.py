@@ -25,7 +25,7 @@ from course_lib.grading.gradebook import Result, Store, exercise_order, fingerpr
 from course_lib.grading.plan import load_assignments
 from course_lib.grading.release import release_library
 from course_lib.grading.report import csv_row, feedback_path, render_feedback, summary_table, write_csv
-from course_lib.grading.sandbox import UNSAFE_WARNING, SandboxPolicy
+from course_lib.grading.sandbox import UNSAFE_WARNING, SandboxPolicy, require_bwrap
 from course_lib.grading.submissions import Submission, _sort_key, discover
 from course_lib.grading.worker import Limits
 
@@ -44,6 +44,8 @@ def grade(submissions: Path, out: Path, *, jobs: int = 1, limits: Limits | None 
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise SystemExit(f"course-grade: {submissions} is not a folder")
+    if not unsafe:
+        require_bwrap()  # before any work: no sandbox, no grading
     problems: list[str] = []
     assignments = load_assignments(source, problems)
     for p in problems:

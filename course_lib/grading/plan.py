@@ -13,6 +13,7 @@ ones and hidden ones drawn from the secret) inside the sandbox, and only their o
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -21,7 +22,7 @@ from course_lib.checks.core import Case
 from course_lib.grading.assignments import (SKIP_TAG, SOLUTIONS, AnswerCell, AssignmentError, Structure,
                                             build_notebook, cell_label, defined_names, nbgrader_meta,
                                             parse_check_call, read_notebook, solution_paths, source_of,
-                                            structure, to_bytes)
+                                            structure)
 from course_lib.grading.text import MAX_WRITTEN, clean
 
 #: bump when a change of the grader changes what a submission earns (cached results are redone)
@@ -117,7 +118,9 @@ def load_assignments(source: Path = SOLUTIONS, problems: list[str] | None = None
             continue
         ex_nb = build_notebook(nb, path.name)
         checks = checks_digest([c.exercise for c in st.checks])
-        digest = hashlib.sha256(to_bytes(ex_nb) + checks.encode()).hexdigest()
+        # canonical JSON, not to_bytes(): nbformat's import (jsonschema) costs seconds per run
+        text = json.dumps(ex_nb, sort_keys=True, ensure_ascii=True)
+        digest = hashlib.sha256(text.encode() + checks.encode()).hexdigest()
         out[path.name] = Assignment(path.name, ex_nb["cells"], st, digest)
     return out
 

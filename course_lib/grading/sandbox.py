@@ -100,6 +100,19 @@ def bwrap_options(path: str) -> frozenset[str]:
     return frozenset(w for w in text.split() if w.startswith("--"))
 
 
+def require_bwrap() -> str:
+    """The path of a usable bubblewrap, or SandboxUnavailable saying what to do."""
+    path = bwrap_path()
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: course-grade runs every submission inside it "
+            "(apt-get install bubblewrap, dnf install bubblewrap). Without it, --unsafe-no-sandbox "
+            "grades anyway, with no isolation: " + UNSAFE_WARNING.split(": ", 1)[1])
+    if "--perms" not in bwrap_options(path):
+        raise SandboxUnavailable(f"{path} is too old for course-grade (bubblewrap 0.5 or newer is needed)")
+    return path
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     memory_mb: int = 2048      # address space of the kernel
@@ -119,16 +132,7 @@ class SandboxPolicy:
 
     @classmethod
     def detect(cls, library: Path, hide=(), *, unsafe: bool = False) -> "SandboxPolicy":
-        path = bwrap_path()
-        if path is not None and not unsafe and "--perms" not in bwrap_options(path):
-            raise SandboxUnavailable(f"{path} is too old for course-grade (bubblewrap 0.5 or newer "
-                                     "is needed)")
-        if path is None and not unsafe:
-            raise SandboxUnavailable(
-                "bubblewrap (bwrap) is not installed: course-grade runs every submission inside it "
-                "(apt-get install bubblewrap, dnf install bubblewrap). Without it, --unsafe-no-sandbox "
-                "grades anyway, with no isolation: " + UNSAFE_WARNING.split(": ", 1)[1])
-        return cls(Path(library), tuple(Path(h) for h in hide), None if unsafe else path)
+        return cls(Path(library), tuple(Path(h) for h in hide), None if unsafe else require_bwrap())
 
     @property
     def sandboxed(self) -> bool:
