@@ -60,8 +60,12 @@ def measure(repeats: int) -> list:
                         for k, loc in enumerate(nb.explorers(cell.index)):
                             ex = notebook.BrowserExplorer(nb.page, loc)
                             for ctrl in ex.controls():
-                                ex.move(ctrl)                       # warm-up, not counted
+                                first = ex.move(ctrl)               # warm-up, not counted
                                 moves = [ex.move(ctrl) for _ in range(repeats)]
+                                # a discrete control goes back, so the next control moves from
+                                # the default (a racer taken out of the race ignores its eta)
+                                if ctrl["kind"] != "slider" and ex.shown_value(ctrl) != first.before:
+                                    ex.restore(ctrl, first.before)
                                 rows.append({
                                     "notebook": path.stem, "cell": cell.index,
                                     "explorer": cell.classes[min(k, len(cell.classes) - 1)],

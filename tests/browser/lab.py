@@ -24,6 +24,11 @@ TOKEN = "course-browser-token"
 STAMP = ROOT / ".venv" / ".installed"
 
 
+def make_env() -> dict:
+    """The environment for a nested `make` (none of the outer make's flags or job server)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,7 +84,7 @@ class JupyterLab:
         self.proc = subprocess.Popen(
             ["make", "-s", "-o", str(STAMP.relative_to(ROOT)), "lab", f"LAB_ARGS={args}"],
             cwd=ROOT, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS")})
+            env=make_env())
         deadline = time.monotonic() + self.startup_timeout
         while True:
             try:

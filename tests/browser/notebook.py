@@ -369,15 +369,26 @@ class BrowserExplorer:
         before, readout_before, image_before = self.shown_value(ctrl), self.readout(), self.image()
         self.el.evaluate(_ARM)
         (action or (lambda: self._act(ctrl)))()
-        self.page.wait_for_function(
-            """([el, src, text]) => {
-                 const img = el.querySelector('img.course-explorer-figure');
-                 const r = window.__courseRedraw;
-                 const readout = el.querySelector('.course-explorer-readout').textContent
-                                   .split(/\\s+/).filter(Boolean).join(' ');
-                 return r.t1 !== null && img.src !== src && img.complete && readout !== text; }""",
-            arg=[self.el.element_handle(), image_before["src"], readout_before],
-            timeout=REDRAW_TIMEOUT_MS, polling=50)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                """([el, src, text]) => {
+                     const img = el.querySelector('img.course-explorer-figure');
+                     const r = window.__courseRedraw;
+                     const readout = el.querySelector('.course-explorer-readout').textContent
+                                       .split(/\\s+/).filter(Boolean).join(' ');
+                     return r.t1 !== null && img.src !== src && img.complete && readout !== text; }""",
+                arg=[self.el.element_handle(), image_before["src"], readout_before],
+                timeout=REDRAW_TIMEOUT_MS, polling=50)
+        except PlaywrightTimeout:
+            new_image = self.el.evaluate("el => el.querySelector('img.course-explorer-figure').src")
+            raise AssertionError(
+                f"control {ctrl['label']!r} ({ctrl['kind']}) moved from {before!r} to "
+                f"{self.shown_value(ctrl)!r}, but after {REDRAW_TIMEOUT_MS / 1000:.0f} s "
+                f"{'the image is the same' if new_image == image_before['src'] else 'the image changed'} "
+                f"and the readout {'is still' if self.readout() == readout_before else 'is now'} "
+                f"{self.readout()!r}") from None
         timing = self.page.evaluate("() => window.__courseRedraw")
         return Move(ctrl["label"], ctrl["kind"], before, self.shown_value(ctrl), readout_before,
                     self.readout(), image_before, self.image(),

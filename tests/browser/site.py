@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import functools
 import http.server
+import pathlib
 import subprocess
 import threading
 
 from . import ROOT
-from .lab import STAMP, free_port
+from .lab import STAMP, free_port, make_env
 
 
-def build(out) -> "pathlib.Path":
+def build(out: pathlib.Path) -> pathlib.Path:
     """Run `make site SITE_DIR=out` (the venv is not reinstalled) and return the HTML folder."""
-    subprocess.run(["make", "-s", "-o", str(STAMP.relative_to(ROOT)), "site", f"SITE_DIR={out}"],
-                   cwd=ROOT, check=True, capture_output=True, text=True)
+    proc = subprocess.run(["make", "-s", "-o", str(STAMP.relative_to(ROOT)), "site", f"SITE_DIR={out}"],
+                          cwd=ROOT, capture_output=True, text=True, env=make_env())
+    if proc.returncode:
+        raise RuntimeError(f"make site failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return out / "html"
 
 
