@@ -80,7 +80,9 @@ def test_plots_have_titles_and_labels():
     fig = plot_activation_histograms({"tanh": activation_values(net, X), "again": activation_values(net, X)},
                                      value_range=(-1, 1), title="activations")
     axes = fig.axes
-    assert len(axes) == 6 and fig._suptitle.get_text() == "activations"
-    assert axes[0].get_title() == "Tanh 1" and "fraction" in axes[0].get_ylabel()
+    assert len(axes) == 2 and fig._suptitle.get_text() == "activations"        # one row per setting
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == ["Tanh 1", "Tanh 2", "Tanh 3"]
+    assert "fraction" in axes[0].get_ylabel() and "activation value" in axes[1].get_xlabel()
+    assert len(axes[0].patches) == 3                                            # a histogram per layer
     ax = plot_gradient_norms({"tanh": {"W1": 1e-3, "W2": 1e-2}}, title="norms")
     assert ax.get_yscale() == "log" and ax.get_title() == "norms" and "layer" in ax.get_xlabel()

@@ -111,39 +111,50 @@ def update_ratios(before: dict, after, which: str = "W") -> dict[str, float]:
 
 def plot_activation_histograms(settings: dict, *, bins: int = 30, value_range=(0.0, 1.0), title: str,
                                xlabel: str = "activation value", fig=None):
-    """A grid of histograms: one row per setting, one column per layer (Deep Learning from Scratch,
-    ch. 6, draws the same picture).
+    """Histograms of the activations per layer, one row per setting (Deep Learning from Scratch,
+    ch. 6, draws the same picture): in each row the layers' histograms stand side by side, layer 1
+    on the left, each over the same value range (marked under it).
 
-    ``settings`` maps a row label (e.g. "std = 1") to ``{layer name: activations}`` (all rows with the
-    same number of layers). Each panel shows the fraction of values per bin and the std of the
-    values. Returns the Figure.
+    ``settings`` maps a row label (e.g. "std = 1") to ``{layer name: activations}``. ``value_range``
+    is one (low, high) for every row or a dict row label -> (low, high); values outside are counted
+    in the first or last bin. Bars give the fraction of the values per bin; the std of each layer's
+    values is written above it. Returns the Figure.
     """
     import matplotlib.pyplot as plt
 
     from ..plotting import course_style
 
     rows = list(settings.items())
-    n_cols = max(len(acts) for _, acts in rows)
-    edges = np.linspace(value_range[0], value_range[1], bins + 1)
+    ranges = value_range if isinstance(value_range, dict) else {label: value_range for label, _ in rows}
+    gap = 0.12                                       # between the histograms of two layers
     with course_style():
         if fig is None:
-            fig = plt.figure(figsize=(2.1 * n_cols + 1, 1.55 * len(rows) + 0.8), layout="constrained")
-        axes = fig.subplots(len(rows), n_cols, sharex=True, sharey="row", squeeze=False)
-        for r, (label, acts) in enumerate(rows):
-            for c, (name, a) in enumerate(acts.items()):
-                ax = axes[r, c]
+            fig = plt.figure(figsize=(11, 1.45 * len(rows) + 0.9), layout="constrained")
+        axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+        for r, ((label, acts), ax) in enumerate(zip(rows, axes)):
+            lo, hi = ranges[label]
+            edges = np.linspace(lo, hi, bins + 1)
+            names = list(acts)
+            top = 0.0
+            for c, a in enumerate(acts.values()):
                 values = np.asarray(a, dtype=np.float64).ravel()
-                counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
-                ax.stairs(counts / max(values.size, 1), edges, fill=True, color=f"C{r}", alpha=0.85)
-                ax.text(0.97, 0.93, f"std {values.std():.2g}", transform=ax.transAxes, ha="right", va="top",
-                        fontsize=8)
-                if r == 0:
-                    ax.set_title(name, fontsize=10)
-                if c == 0:
-                    ax.set_ylabel(f"{label}\nfraction", fontsize=9)
-                if r == len(rows) - 1:
-                    ax.set_xlabel(xlabel, fontsize=9)
-                ax.tick_params(labelsize=7)
+                counts, _ = np.histogram(np.clip(values, lo, hi), bins=edges)
+                frac = counts / max(values.size, 1)
+                x = c + gap / 2 + (edges - lo) / (hi - lo) * (1 - gap)
+                ax.stairs(frac, x, fill=True, color=f"C{r}", alpha=0.85)
+                top = max(top, float(frac.max()))
+                ax.text(c + 0.5, 1.0, f"std {values.std():.2g}", transform=ax.get_xaxis_transform(),
+                        ha="center", va="bottom", fontsize=8)
+            ax.set_xlim(0, len(names))
+            ax.set_ylim(0, 1.12 * top if top > 0 else 1)
+            ax.set_xticks([c + 0.5 for c in range(len(names))], labels=names if r == len(rows) - 1 else [])
+            ax.set_xticks([c + gap / 2 + e for c in range(len(names)) for e in (0, 1 - gap)], minor=True,
+                          labels=[f"{v:g}" for _ in names for v in (lo, hi)])
+            ax.tick_params(axis="x", which="minor", labelsize=7, length=3)
+            ax.tick_params(axis="x", which="major", length=0, pad=12)
+            ax.grid(False)
+            ax.set_ylabel(f"{label}\nfraction", fontsize=9)
+        axes[-1].set_xlabel(f"{xlabel} (each layer's histogram over the range marked under it)", fontsize=9)
         fig.suptitle(title, fontsize=12)
     return fig
 

@@ -97,11 +97,12 @@ def _setup(fig):
     from ..nn import plot_gradient_norms
     from ..plotting import curves
 
-    ax_g, ax_a = fig.subplots(1, 2)
+    # fixed margins instead of the course's constrained layout: no layout pass at every redraw
+    fig.set_layout_engine("none")
+    ax_g, ax_a = fig.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.14, top=0.88, wspace=0.28))
     plot_gradient_norms({"setting": np.ones(2)}, ax=ax_g, title="Gradient per layer")
     curves({"setting": (np.arange(1.0, 3.0), np.ones(2))}, ax=ax_a, logy=True, markers=True,
            title="Spread of the activations", xlabel="hidden layer $k$", ylabel=r"std of $h_k$ over the batch")
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.88, wspace=0.28)
     return ax_g, ax_a
 
 
