@@ -22,6 +22,15 @@ def t64(a, grad=False):
     return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=grad)
 
 
+def torch_linear(W, b):
+    """nn.Linear holding W (D, M) as its weight W.T and the bias b, float64."""
+    layer = nn.Linear(*W.shape, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(t64(W.T))
+        layer.bias.copy_(t64(b))
+    return layer
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(123)
@@ -52,10 +61,7 @@ def test_linear_against_torch(rng):
     layer = Linear(W, b)
     out = layer.forward(x)
     dx = layer.backward(dout)
-    tl = nn.Linear(D, M, dtype=torch.float64)
-    with torch.no_grad():
-        tl.weight.copy_(t64(W.T))
-        tl.bias.copy_(t64(b))
+    tl = torch_linear(W, b)
     xt = t64(x, grad=True)
     ot = tl(xt)
     ot.backward(t64(dout))
@@ -265,10 +271,7 @@ def test_residual_block_against_torch(rng):
     x, dout = rng.normal(size=(4, D)), rng.normal(size=(4, D))
     out = block.forward(x)
     dx = block.backward(dout)
-    lin = nn.Linear(D, D, dtype=torch.float64)
-    with torch.no_grad():
-        lin.weight.copy_(t64(W.T))
-        lin.bias.copy_(t64(b))
+    lin = torch_linear(W, b)
     xt = t64(x, grad=True)
     ot = xt + torch.tanh(lin(xt))
     ot.backward(t64(dout))
