@@ -349,6 +349,13 @@ def test_rerun_reproduces_the_csv_and_a_forged_cache_is_regraded(graded):
     text = "\n".join(printed)
     assert "2 graded now" in text and "wrong_answers/02_gradient_descent.ipynb had been changed" in text
     assert (out / "grades.csv").read_bytes() == graded["csv"]
+    # a student hands in again: only that notebook is graded again
+    shutil.copy(subs / "correct" / NB, subs / "unsolved" / NB)
+    printed.clear()
+    grade(subs, out, jobs=2, limits=LIMITS, seed=SEED, progress=False, echo=printed.append)
+    assert "1 graded now" in "\n".join(printed)
+    rows = [r for r in read_rows(out) if r["student"] == "unsolved"]
+    assert [r["status"] for r in rows] == ["passed"] * 4 + ["manual"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,31 +371,22 @@ def small(tmp_path_factory):
     return subs
 
 
-def test_changed_submission_is_regraded_and_force_reproduces(small, tmp_path):
+def test_the_command_line_grades_and_force_reproduces(small, tmp_path):
     needs_bwrap()
     out = tmp_path / "out"
-    printed: list[str] = []
-    grade(small, out, jobs=2, limits=LIMITS, progress=False, echo=printed.append)
-    assert any("stray.ipynb: not in a student folder" in p for p in printed)
+    cmd = [sys.executable, "-m", "course_lib.grading", str(small), "--out", str(out), "--jobs", "2",
+           "--timeout", "30", "--cell-timeout", "5", "--memory-mb", "1024", "--no-progress"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "stray.ipynb: not in a student folder" in proc.stdout and "2 graded now" in proc.stdout
     secret = out / ".course-grade" / "secret"
     assert len(secret.read_text().strip()) == 32 and secret.stat().st_mode & 0o077 == 0
-    first = read_rows(out)
-    assert {r["student"]: r["status"] for r in first if r["exercise"] == "optimal_lr"} == {
+    assert {r["student"]: r["status"] for r in read_rows(out) if r["exercise"] == "optimal_lr"} == {
         "correct": "passed", "unsolved": "not_implemented"}
-    # the student hands in again: only that notebook is graded again
-    shutil.copy(small / "correct" / NB, small / "unsolved" / NB)
-    printed.clear()
-    grade(small, out, jobs=2, limits=LIMITS, progress=False, echo=printed.append)
-    assert "1 graded now" in "\n".join(printed)
-    again = read_rows(out)
-    assert all(r["status"] in ("passed", "manual") for r in again)
     csv_bytes = (out / "grades.csv").read_bytes()
-    # --force through the console entry point: everything regraded, the same CSV
-    proc = subprocess.run([sys.executable, "-m", "course_lib.grading", str(small), "--out", str(out),
-                           "--jobs", "2", "--timeout", "30", "--cell-timeout", "5", "--memory-mb", "1024",
-                           "--force", "--no-progress"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(cmd + ["--force"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "2 graded now" in proc.stdout
+    assert "2 graded now" in proc.stdout      # everything regraded, with the same secret: the same CSV
     assert (out / "grades.csv").read_bytes() == csv_bytes
 
 
@@ -621,3 +619,20 @@ def test_a_kernel_that_died_between_cells_blames_the_last_answer_never_the_noteb
     assert events["a"].status is Status.KERNEL_DIED and "after your answer cell for a ran" in events["a"].message
     assert type(events["b"]).__name__ == "Collected"
     assert log.count("imports") == 2 and "data" in log      # the notebook's cells are never dropped
+
+
+def test_hidden_folders_are_masked_where_the_sandbox_would_show_them(monkeypatch, tmp_path):
+    """A hidden folder under a bound one (OUTDIR below /usr, a repository holding the venv) is
+    covered by an empty tmpfs, and a Python installation inside it is bound again on top."""
+    monkeypatch.setattr(sandbox, "python_prefixes", lambda: ["/usr/local/course/.venv", "/opt/py"])
+    monkeypatch.setattr(sandbox, "instructor_package", lambda: "/usr/local/course/course_lib")
+    monkeypatch.setattr(sandbox, "bwrap_options", lambda path: frozenset({"--size", "--perms"}))
+    hide = (Path("/usr/share/grades"), Path("/usr/local/course"), Path("/home/me/submissions"))
+    args = sandbox.SandboxPolicy(tmp_path, hide, "/usr/bin/bwrap").command(sandbox.SandboxLimits(), None, 5, 6)
+    text = " ".join(args)
+    order = [text.index(part) for part in (
+        "--ro-bind /usr /usr", "--ro-bind /opt/py /opt/py", "--tmpfs /usr/share/grades",
+        "--tmpfs /usr/local/course", "--ro-bind /usr/local/course/.venv /usr/local/course/.venv",
+        f"--ro-bind {tmp_path}/course_lib /usr/local/course/course_lib")]
+    assert order == sorted(order)
+    assert "/home/me" not in text   # never bound, nothing to mask

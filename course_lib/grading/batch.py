@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from course_lib.grading.assignments import SOLUTIONS
+from course_lib.grading.assignments import ROOT, SOLUTIONS
 from course_lib.grading.gradebook import Result, Store, exercise_order, fingerprint, grade_submission
 from course_lib.grading.plan import load_assignments
 from course_lib.grading.release import release_library
@@ -65,7 +65,8 @@ def grade(submissions: Path, out: Path, *, jobs: int = 1, limits: Limits | None 
         release_library(library, problems=unreleased)
         for p in unreleased:
             echo(f"warning: {p}")
-        policy = SandboxPolicy.detect(library, hide=[submissions, out, Path(source)], unsafe=unsafe)
+        hidden = [submissions, out, Path(source), Path(ROOT)]   # ROOT: the instructor's repository
+        policy = SandboxPolicy.detect(library, hide=hidden, unsafe=unsafe)
         if unsafe:
             echo(UNSAFE_WARNING)
         final, n_now = _run(subs, assignments, store, secret, limits, policy, out, jobs, force,

@@ -152,15 +152,27 @@ class SandboxPolicy:
                 "--library", INSIDE_LIBRARY, *kernel_args]
 
     def _bwrap_args(self, limits: SandboxLimits, uid: int | None) -> list[str]:
+        known = bwrap_options(self.bwrap)
         args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--cap-drop", "ALL"]
-        known = bwrap_options(self.bwrap)
         if uid is None:  # not root: bubblewrap maps us into a user namespace of our own
             args += ["--unshare-user", "--uid", "65534", "--gid", "65534"]
             args += ["--disable-userns"] if "--disable-userns" in known else []
         else:            # root: kernel.py switches to `uid`, which needs these two capabilities
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += _with_parent_dirs(self._filesystem())
+        size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if "--size" in known else []
+        args += ["--proc", "/proc", "--dev", "/dev", *size, "--perms", "1777", "--tmpfs", SCRATCH,
+                 "--chdir", SCRATCH, "--clearenv"]
+        for key, value in sandbox_env(SCRATCH).items():
+            args += ["--setenv", key, value]
+        return args
+
+    def _filesystem(self) -> list[str]:
+        """The system and Python read-only, the hidden folders masked where they lie under those,
+        then the student release in place of the instructor's course_lib."""
+        args: list[str] = []
         bound: list[str] = []
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"):
             path = Path("/") / top
@@ -169,25 +181,19 @@ class SandboxPolicy:
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
                 bound.append(str(path))
-        for prefix in python_prefixes():
-            if not any(_under(prefix, b) for b in bound):
+        prefixes = [p for p in python_prefixes() if not any(_under(p, b) for b in bound)]
+        for prefix in prefixes:
+            args += ["--ro-bind", prefix, prefix]
+        masked = [os.path.realpath(h) for h in self.hide]
+        masked = [m for m in masked if any(_under(m, b) for b in bound + prefixes) and m not in bound]
+        for m in masked:
+            args += ["--tmpfs", m]
+        for prefix in python_prefixes():  # a Python inside a masked folder (a venv in the repo)
+            if any(_under(prefix, m) for m in masked):
                 args += ["--ro-bind", prefix, prefix]
-                bound.append(prefix)
-        package = instructor_package()
-        args += ["--ro-bind", str(self.library / "course_lib"), package,
-                 "--ro-bind", str(self.library), INSIDE_LIBRARY,
-                 "--ro-bind", str(KERNEL_FILE), INSIDE_KERNEL]
-        args = _with_parent_dirs(args)
-        for hidden in self.hide:
-            real = os.path.realpath(hidden)
-            if any(_under(real, b) for b in bound) and not _under(package, real):
-                args += ["--tmpfs", real]
-        size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if "--size" in known else []
-        args += ["--proc", "/proc", "--dev", "/dev", *size, "--perms", "1777", "--tmpfs", SCRATCH,
-                 "--chdir", SCRATCH, "--clearenv"]
-        for key, value in sandbox_env(SCRATCH).items():
-            args += ["--setenv", key, value]
-        return args
+        return args + ["--ro-bind", str(self.library / "course_lib"), instructor_package(),
+                       "--ro-bind", str(self.library), INSIDE_LIBRARY,
+                       "--ro-bind", str(KERNEL_FILE), INSIDE_KERNEL]
 
 
 def _with_parent_dirs(args: list[str]) -> list[str]:
