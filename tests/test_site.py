@@ -67,8 +67,9 @@ def test_pages_load_nothing_from_outside_the_site(site_html):
 
 # --- in the browser -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def site(site_html):
-    chromium.require(pytest)
+def site(request):
+    chromium.require(pytest)                 # before the build: no browser, no need to build
+    site_html = request.getfixturevalue("site_html")
     from playwright.sync_api import sync_playwright
 
     with Served(site_html) as served, sync_playwright() as p:
