@@ -233,7 +233,7 @@ def main(argv=None) -> int:
         shutil.rmtree(out)
     start = time.perf_counter()
     html = build(out)
-    pages = sorted(html.rglob("*.html"))
+    pages = [p for p in html.rglob("*.html") if "_static" not in p.relative_to(html).parts]
     size = sum(f.stat().st_size for f in html.rglob("*") if f.is_file())
     warnings = (out / "warnings.txt").read_text().strip()
     print(f"site: {len(pages)} HTML pages, {size / 2**20:.1f} MiB in {html} "
