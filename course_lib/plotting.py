@@ -53,8 +53,39 @@ _RESOLUTION = 240            # grid points per axis for contours
 
 
 def set_style() -> None:
-    """Apply the course style to every figure made from now on (changes matplotlib's rcParams)."""
+    """Apply the course style to every figure made from now on (changes matplotlib's rcParams).
+
+    In Jupyter's inline backend, a figure with constrained layout (every helper's own figure, and
+    ``plt.subplots(..., layout="constrained")``) is also rendered once, without the second "tight
+    bounding box" pass the backend does by default: constrained layout already fits titles, labels
+    and colour bars into the figure, and the extra pass drew each figure twice. Other figures keep
+    the tight box.
+    """
     mpl.rcParams.update(COURSE_STYLE)
+    _inline_single_pass()
+
+
+def _inline_single_pass() -> None:
+    """In an IPython kernel with the inline backend: constrained-layout figures as PNG in one pass."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or "inline" not in str(mpl.rcParams["backend"]).lower():
+        return
+    # importing the backend module sets up its own formatter (as the first figure would); ours
+    # is registered after it, so it is the one used
+    import matplotlib_inline.backend_inline  # noqa: F401
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    def png(fig):
+        fitted = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+        return print_figure(fig, "png", bbox_inches=None if fitted else "tight", base64=True)
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
 
 
 def course_style():

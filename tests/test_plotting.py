@@ -330,3 +330,33 @@ def test_reference_lines_take_styles_by_label():
     stop = [ln for ln in ax.get_lines() if ln.get_label() == "stop"][0]
     tol = [ln for ln in ax.get_lines() if ln.get_label() == "tol"][0]
     assert stop.get_linestyle() == "--" and tol.get_linestyle() == ":"
+
+
+def test_set_style_renders_constrained_figures_once_in_the_inline_backend(monkeypatch):
+    """In a kernel with the inline backend, set_style registers a PNG formatter that skips the
+    tight-bounding-box pass for constrained-layout figures (and keeps it for the others)."""
+    import IPython
+    import matplotlib_inline.backend_inline  # noqa: F401  (imported here, outside any kernel)
+
+    class Formatter:
+        def __init__(self):
+            self.printers = {}
+
+        def for_type(self, cls, func):
+            self.printers[cls] = func
+
+    png = Formatter()
+    shell = type("Shell", (), {"display_formatter": type("D", (), {"formatters": {"image/png": png}})()})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    calls = []
+    import IPython.core.pylabtools as pylabtools
+    monkeypatch.setattr(pylabtools, "print_figure", lambda fig, fmt, **kw: calls.append(kw) or "png")
+    with matplotlib.rc_context({"backend": "module://matplotlib_inline.backend_inline"}):
+        plotting._inline_single_pass()
+    from matplotlib.figure import Figure
+    func = png.printers[Figure]
+    func(plt.figure(layout="constrained"))
+    func(plt.figure())
+    assert calls[0]["bbox_inches"] is None and calls[1]["bbox_inches"] == "tight"
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)      # outside a kernel: nothing to do
+    plotting._inline_single_pass()

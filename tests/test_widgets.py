@@ -178,13 +178,39 @@ def test_explorer_redraw_over_the_saved_background_matches_a_full_render(lr, ste
     """The fast redraw (background once, then only the changed artists) shows the same picture
     as drawing the whole figure again."""
     ex = LearningRateExplorer(lr=0.5, steps=60)
-    background = ex.drawing._background
+    background = ex.drawing._blit["background"]
     ex.steps_slider.value = steps
     ex.lr_slider.value = lr
-    assert ex.drawing._background is background     # contours were not drawn again
+    assert ex.drawing._blit["background"] is background     # contours were not drawn again
     fast = _pixels(ex.image.value)
     full = _pixels(Explorer.render_png(ex, ex.figure))
     assert fast.shape == full.shape
     differ = np.any(np.abs(fast - full) > 24, axis=-1)
     assert differ.mean() < 0.003, differ.mean()
     assert ex.drawing.path.get_xydata() == pytest.approx(ex.result.trajectory)
+
+
+def test_blit_png_draws_the_changed_artists_over_the_saved_background():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from course_lib.widgets._base import blit_png
+    fig = Figure(figsize=(3, 2), dpi=50)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.8")                    # background
+    line, = ax.plot([0, 1], [1, 0], color="red", lw=3)      # moves
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    state = {}
+    first = _pixels(blit_png(fig, state, [line], [line]))
+    background = state["background"]
+    line.set_data([0, 1], [0.5, 0.5])
+    second = _pixels(blit_png(fig, state, [line], [line]))
+    assert state["background"] is background
+    red = lambda img: (img[..., 0] > 200) & (img[..., 1] < 80)
+    rows = np.flatnonzero(red(second).any(axis=1))
+    assert rows.size and rows.max() - rows.min() < 10            # a flat red line only: the old one is gone
+    assert red(first).any(axis=1).sum() > 3 * rows.size
+    fig.canvas.draw()                                            # a full draw shows the same picture
+    differ = np.any(np.abs(np.asarray(fig.canvas.buffer_rgba(), dtype=int)[..., :3] - second) > 24, axis=-1)
+    assert differ.mean() < 0.005                                 # (where the line meets the spines)

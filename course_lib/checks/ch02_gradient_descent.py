@@ -10,6 +10,8 @@ check recognises.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .core import (Case, Exercise, Mismatch, Mistake, as_sequence, compare_arrays, compare_scalars,
@@ -155,10 +157,14 @@ def _gd_no_check_at_start(grad, w0, lr, max_steps, tol_step, tol_grad):
     return w, steps, "max_steps"
 
 
-def _gd_returns_old_w(grad, w0, lr, max_steps, tol_step, tol_grad):
+def _gd_variant(grad, w0, lr, max_steps, tol_step, tol_grad, *, max_steps_first=False,
+                old_w_on_step=False):
+    """The reference loop with one plausible slip switched on."""
     w = np.array(w0, dtype=float)
     steps = 0
     while True:
+        if max_steps_first and steps == max_steps:
+            return w, steps, "max_steps"
         g = grad(w)
         if np.linalg.norm(g) < tol_grad:
             return w, steps, "tol_grad"
@@ -167,8 +173,12 @@ def _gd_returns_old_w(grad, w0, lr, max_steps, tol_step, tol_grad):
         w_new = w - lr * g
         steps += 1
         if np.linalg.norm(w_new - w) < tol_step:
-            return w, steps, "tol_step"
+            return (w if old_w_on_step else w_new), steps, "tol_step"
         w = w_new
+
+
+_gd_returns_old_w = partial(_gd_variant, old_w_on_step=True)
+_gd_max_steps_first = partial(_gd_variant, max_steps_first=True)
 
 
 def _gd_ascent(grad, w0, lr, max_steps, tol_step, tol_grad):
@@ -208,22 +218,6 @@ def _gd_squared_step_norm(grad, w0, lr, max_steps, tol_step, tol_grad):
 def _gd_tol_step_on_gradient(grad, w0, lr, max_steps, tol_step, tol_grad):
     # ||g|| < tol_step instead of ||lr g|| < tol_step
     return gradient_descent_reference(grad, w0, lr, max_steps, tol_step * lr, tol_grad)
-
-
-def _gd_max_steps_first(grad, w0, lr, max_steps, tol_step, tol_grad):
-    w = np.array(w0, dtype=float)
-    steps = 0
-    while True:
-        if steps == max_steps:
-            return w, steps, "max_steps"
-        g = grad(w)
-        if np.linalg.norm(g) < tol_grad:
-            return w, steps, "tol_grad"
-        w_new = w - lr * g
-        steps += 1
-        if np.linalg.norm(w_new - w) < tol_step:
-            return w_new, steps, "tol_step"
-        w = w_new
 
 
 GD_MISTAKES = [

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import time
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "blit_png"]
 
 
 class Explorer:
@@ -100,3 +100,40 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def blit_png(fig, state: dict, hidden, redraw) -> bytes:
+    """The figure as PNG by blitting: a background saved once, the changed artists drawn over it.
+
+    fig : a Figure on an Agg canvas (an Explorer's ``figure``).
+    state : a dict the caller keeps; ``state["background"]`` holds the saved background (pop it to
+        save a new one, e.g. after the layout changed).
+    hidden : the artists left out of the background (those that change between redraws).
+    redraw : the artists drawn in this order over the background: the hidden ones, then whatever
+        must stay on top of them (a legend, a start marker). An Axes in the list is drawn whole.
+
+    About ten times cheaper than drawing the whole figure when the background holds the expensive
+    part (contours, colour bars, tick labels).
+    """
+    import io
+
+    from PIL import Image
+
+    canvas = fig.canvas
+    if state.get("background") is None:
+        for artist in hidden:
+            artist.set_visible(False)
+        canvas.draw()
+        state["background"] = canvas.copy_from_bbox(fig.bbox)
+        for artist in hidden:
+            artist.set_visible(True)
+    canvas.restore_region(state["background"])
+    renderer = canvas.get_renderer()
+    for artist in redraw:
+        if artist is not None:
+            artist.draw(renderer)
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from ._base import Explorer
+from ._base import Explorer, blit_png
 
 __all__ = ["lr_regime", "plot_gd_path", "LearningRateExplorer"]
 
@@ -151,7 +151,7 @@ class _GDFigure:
         self.fig.set_layout_engine("constrained")
         self.fig.draw_without_rendering()
         self.fig.set_layout_engine("none")
-        self._background = None
+        self._blit = {}                                 # the saved background (blit_png)
 
     def _dynamic(self):
         return [self.ax_loss, self.path, self.end, self.suptitle]
@@ -161,29 +161,9 @@ class _GDFigure:
 
         The background (contours, colour bar, labels, legend: everything but the path, its end,
         the loss axes and the title) is rendered once; a redraw restores it and draws the changed
-        artists, then the start marker, minimum and legend again on top."""
-        import io
-
-        from PIL import Image
-
-        canvas = self.fig.canvas
-        if self._background is None:
-            for artist in self._dynamic():
-                artist.set_visible(False)
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.fig.bbox)
-            for artist in self._dynamic():
-                artist.set_visible(True)
-        canvas.restore_region(self._background)
-        self.ax_loss.draw(canvas.get_renderer())      # small: one curve on fixed log axes
-        for artist in [self.path, self.end, *self._on_top]:
-            self.ax_path.draw_artist(artist)
-        self.fig.draw_artist(self.suptitle)
-        width, height = canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        artists, then the start marker, minimum and legend again on top (``_base.blit_png``)."""
+        redraw = [self.ax_loss, self.path, self.end, *self._on_top, self.suptitle]
+        return blit_png(self.fig, self._blit, self._dynamic(), redraw)
 
     def show(self, lr, steps):
         """Run GD with this lr for `steps` steps and move the artists; returns the RunResult."""
