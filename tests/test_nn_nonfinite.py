@@ -129,6 +129,18 @@ def test_train_is_a_plain_loop_with_clipping():
     assert result.message == f"12 steps, final loss {result.final_loss:.4g}"
 
 
+def test_huge_but_finite_values_are_not_reported():
+    """The quick check sums an array; a finite array whose sum overflows is looked at entry by entry."""
+    net = _two_layer([[1e300]], [[1.0]])
+    detector = NonFiniteDetector(net)
+    with _quiet():
+        net.forward(np.array([[1.7], [1.7]]))             # outputs 1.7e300 twice: their sum overflows
+    detector.check_step(1)                                # no error
+    net.layers[0].output[0, 0] = np.inf
+    with pytest.raises(NonFiniteError, match="1 of 2 entries are inf"):
+        detector.check_step(2)
+
+
 def test_train_rejects_bad_steps():
     with pytest.raises(ValueError, match="steps must be a whole number"):
         train(MLP([2, 2]), SGD(lr=0.1), np.zeros((2, 2)), np.zeros(2, dtype=int), steps=0)
