@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from course_lib.checks import get, run_check
+from course_lib.nn.torch_twin import parameters_holding
 
 def _all_cases(name, secrets=(1, 2, 3, 4)):
     ex = get(name)
@@ -186,18 +187,8 @@ def test_softmax_cross_entropy_rejects_other_wrong_answers(func):
 # ---------------------------------------------------------------------------------------------
 # clip_grad_norm and clip_grad_value
 
-def _torch_params(grads):
-    """torch parameters whose .grad are copies of the arrays in grads."""
-    ps = []
-    for g in grads:
-        p = torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
-        p.grad = torch.tensor(g.copy())
-        ps.append(p)
-    return ps
-
-
 def _cn_torch(grads, max_norm):
-    ps = _torch_params(grads)
+    ps = parameters_holding(grads)
     total = torch.nn.utils.clip_grad_norm_(ps, max_norm).item()
     return [p.grad.numpy() for p in ps], total
 
@@ -260,7 +251,7 @@ def test_clip_grad_norm_rejects_an_array_instead_of_a_list():
 
 def test_clip_grad_value_accepts_torch_and_other_ways():
     def torch_way(grads, c):
-        ps = _torch_params(grads)
+        ps = parameters_holding(grads)
         torch.nn.utils.clip_grad_value_(ps, c)
         return [p.grad.numpy() for p in ps]
 

@@ -11,15 +11,7 @@ import torch
 
 from course_lib.gradcheck import rel_error
 from course_lib.nn import MLP, clip_grad_norm_, clip_grad_value_, global_norm
-
-
-def torch_copies(arrays):
-    ps = []
-    for a in arrays:
-        p = torch.nn.Parameter(torch.zeros(a.shape, dtype=torch.float64))
-        p.grad = torch.tensor(a.copy())
-        ps.append(p)
-    return ps
+from course_lib.nn.torch_twin import parameters_holding
 
 
 def grads_of_shapes(rng, scale):
@@ -32,7 +24,7 @@ def test_clip_grad_norm_matches_torch(scale, max_norm, norm_type):
     rng = np.random.default_rng(int(scale * 100) + int(norm_type if norm_type < 10 else 9))
     grads = grads_of_shapes(rng, scale)
     before = [g.copy() for g in grads]
-    ps = torch_copies(grads)
+    ps = parameters_holding(grads)
     t_total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=norm_type).item()
     total = clip_grad_norm_(grads, max_norm, norm_type=norm_type)
     assert abs(total - t_total) <= 1e-12 * t_total
@@ -67,7 +59,7 @@ def test_clip_grad_norm_on_a_network_grads_dict_in_place():
 def test_clip_grad_value_matches_torch(clip_value):
     rng = np.random.default_rng(1)
     grads = grads_of_shapes(rng, 2.0)
-    ps = torch_copies(grads)
+    ps = parameters_holding(grads)
     torch.nn.utils.clip_grad_value_(ps, clip_value)
     assert clip_grad_value_(grads, clip_value) is None
     for g, p in zip(grads, ps):

@@ -23,7 +23,7 @@ from .mlp import Residual, Sequential
 from .normalization import BatchNorm
 
 __all__ = ["TorchResidual", "to_torch", "torch_loss", "torch_grads", "torch_params", "torch_param_names",
-           "flat_loss"]
+           "flat_loss", "parameters_holding"]
 
 
 class TorchResidual(nn.Sequential):
@@ -148,3 +148,16 @@ def flat_loss(net: Sequential, X, y):
         return loss_fn(functional_call(model, tensors, (Xt,)), yt)
 
     return f_torch, net.get_flat()
+
+
+def parameters_holding(grads) -> list:
+    """float64 torch parameters whose ``.grad`` are copies of the NumPy arrays in ``grads`` (a list or
+    dict): the input ``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_`` take, to compare
+    :mod:`course_lib.nn.clip` (or a student's clipping) with them."""
+    arrays = list(grads.values()) if isinstance(grads, dict) else list(grads)
+    params = []
+    for g in arrays:
+        p = nn.Parameter(torch.zeros(np.shape(g), dtype=torch.float64))
+        p.grad = torch.tensor(np.array(g, dtype=np.float64))
+        params.append(p)
+    return params
