@@ -49,7 +49,7 @@ COURSE_STYLE = {
 W1_LABEL = r"$w_1$"
 W2_LABEL = r"$w_2$"
 _MAX_POINT_MARKERS = 60      # paths longer than this are drawn as lines without a dot per step
-_RESOLUTION = 240            # grid points per axis for contours
+_RESOLUTION = 160            # grid points per axis for contours (240 made a 240 x 240 x n residual array of 90 MB for a regression loss)
 
 
 def set_style() -> None:
