@@ -3,13 +3,13 @@
 
 * activations per layer (:func:`activation_values`, drawn by :func:`plot_activation_histograms`):
   saturated sigmoids sit at 0 and 1, a too-small initialisation squeezes everything to one value;
-* gradient norms per layer (:func:`gradient_norms`), ``||dL/dW_k||`` for k = 1..L: vanishing
+* gradient norms per layer (:func:`gradient_norms`), ``||dL/dW_k||`` for k = 1..K (K layers): vanishing
   gradients fall exponentially towards the first layer, exploding ones grow;
 * the update-to-weight ratio per layer (:func:`update_ratios`), ``||w_after - w_before|| / ||w_before||``
   for one optimizer step: around 1e-3 is the usual healthy value (the CS231n course notes' rule of
   thumb); far below, that layer is not learning; near 1, the step rewrites the layer.
 
-Names are the NumPy net's: ``W1 .. WL`` for the weight matrices and "ReLU 3" for the activation
+Names are the NumPy net's: ``W1 .. WK`` for the K weight matrices and "ReLU 3" for the activation
 after the third linear layer, for both kinds of network (a PyTorch model is read in module order,
 ``nn.Linear`` layers counted from 1).
 """
@@ -161,7 +161,7 @@ def plot_activation_histograms(settings: dict, *, bins: int = 30, value_range=(0
 
 def plot_gradient_norms(norms: dict, *, title: str, ax=None, ylabel: str = r"$\|\partial L / \partial W_k\|$",
                         references=None):
-    """Per-layer gradient norms against the layer index k = 1..L on a log axis, one curve per setting.
+    """Per-layer gradient norms against the layer index k = 1..K on a log axis, one curve per setting.
 
     ``norms`` maps a label to a dict {"W1": value, ...} (as :func:`gradient_norms` returns) or to a
     1-D array ordered by layer. Drawn with :func:`course_lib.plotting.curves`; returns the Axes."""

@@ -10,9 +10,9 @@ dL/d(its output) into dL/d(its input) and dL/d(its parameters))::
     grads = net.backward()                            # backward pass: {"W1": dL/dW1, "b1": ..., ...}
     opt.step(net.params, grads)                       # any course optimizer (course_lib.optim)
 
-``net.params`` and ``net.grads`` are dicts with the same keys, ``"W1", "b1", ..., "WL", "bL"`` (and
-``"gamma{k}", "beta{k}"`` for a batch-normalisation layer after Linear k), holding the layers' own
-arrays: an optimizer updating ``net.params`` in place updates the network, and ``backward``
+``net.params`` and ``net.grads`` are dicts with the same keys, ``"W1", "b1", ..., "WK", "bK"`` for K
+linear layers (and ``"gamma{k}", "beta{k}"`` for a batch-normalisation layer after Linear k), holding
+the layers' own arrays: an optimizer updating ``net.params`` in place updates the network, and ``backward``
 overwrites ``net.grads`` in place (the dict and its arrays keep their identity).
 
 Layer names count the linear layers: "Linear 1", "ReLU 1", "Linear 2", ...; an activation or a

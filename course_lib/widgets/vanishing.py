@@ -51,8 +51,8 @@ def gradient_norm_profile(depth: int, activation: str, init: str, *, width: int 
 
     Returns a dict: ``grad_norms`` (depth,) ``||dL/dW_k||`` for k = 1..depth (NaN where the numbers
     overflowed), ``act_stds`` (depth - 1,) the std of each hidden layer's activations, ``ratio``
-    ``||dL/dW_1|| / ||dL/dW_L||`` (first layer over last), ``largest`` the largest norm, ``regime``
-    (:func:`gradient_regime`).
+    ``||dL/dW_1|| / ||dL/dW_K||`` for K = depth (first layer over last), ``largest`` the largest
+    norm, ``regime`` (:func:`gradient_regime`).
     """
     from ..nn import MLP
 
