@@ -1,6 +1,9 @@
 """The pip path's switches, read from the commands make would run (make -n: nothing is installed)."""
+import re
 import subprocess
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +40,40 @@ def test_constraints_pin_torch_without_a_local_label():
     """`torch==2.13.0` accepts 2.13.0+cpu from the CPU index (PEP 440 ignores local labels)."""
     pins = [ln for ln in (ROOT / "constraints.txt").read_text().splitlines() if ln.startswith("torch==")]
     assert pins == ["torch==2.13.0"]
+
+
+def _readme_block(language: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    setting_up = text.split("## Setting up on your own machine", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(rf"```{language}\n(.*?)```", setting_up, flags=re.S)
+    # the block that creates the environment (bash also has the TORCH=cpu one-liner)
+    (block,) = [b for b in blocks if "-m venv .venv" in b]
+    return block
+
+
+def _makefile_value(name: str) -> str:
+    (line,) = [ln for ln in (ROOT / "Makefile").read_text().splitlines() if ln.startswith(f"{name} :=")]
+    return line.split(":=", 1)[1].strip()
+
+
+@pytest.mark.parametrize("language, bin_dir", [("powershell", ".venv\\Scripts\\"), ("bash", ".venv/bin/")])
+def test_readme_commands_without_make_match_the_makefile(language, bin_dir):
+    """The plain commands for Windows and a Unix shell do what `make lab` does (same install, same
+    offline flags, same start page), so they cannot drift apart."""
+    block = _readme_block(language)
+    assert re.search(r"-m pip install -c constraints\.txt -e [\"']\.\[dev\][\"']", block)
+    assert f"{bin_dir}jupyter labextension disable --level=sys_prefix " \
+           "@jupyterlab/apputils-extension:announcements" in block
+    lab = [ln for ln in block.splitlines() if ln.startswith(f"{bin_dir}jupyter lab ")]
+    assert len(lab) == 1
+    assert _makefile_value("OFFLINE_FLAGS") in lab[0]
+    assert "--LabApp.default_url=/lab/tree/notebooks" in lab[0]
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--LabApp.default_url=/lab/tree/notebooks" in makefile
+    assert "apputils-extension:announcements" in makefile
+    assert block.splitlines()[0].endswith("3.11 -m venv .venv")
+
+
+def test_readme_promises_only_the_tested_python():
+    text = (ROOT / "README.md").read_text()
+    assert "3.10+" not in text and "tested on Python 3.11" in text
