@@ -111,7 +111,7 @@ def run(quick: bool = False) -> str:
             rows += measure(n, dtype, rounds=rounds, inner=inner)
     out = ["## Optimizers: course_lib.optim vs torch.optim (one step)", "",
            "Median of interleaved rounds (21 rounds of 20 steps on 1e4 elements, 41 rounds of one "
-           "step on 1e6); torch with {torch.get_num_threads()} threads; "
+           f"step on 1e6); torch with {torch.get_num_threads()} threads; "
            "ratio = ours / torch's default (the single-tensor loop on the CPU), the target is "
            f"<= {TARGET} on 1e6 elements. 'check' is the share of our step spent in the finiteness "
            f"check (the check timed alone over the step; target <= {CHECK_SHARE:.0%}); 'alloc' the "
