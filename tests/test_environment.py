@@ -9,7 +9,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # conda-forge names that differ from the PyPI names
-CONDA_TO_PIP = {"pytorch-cpu": "torch", "pytorch": "torch"}
+CONDA_TO_PIP = {"pytorch-cpu": "torch", "pytorch": "torch", "playwright-python": "playwright"}
 CONDA_ONLY = {"python", "pip", "pip:"}
 
 
