@@ -15,10 +15,10 @@ plot titles), ``dim``, ``minimizer`` (a global minimizer where known, else None)
 Objectives here
 ---------------
 ``Quadratic(A, b, c)``      f(w) = 1/2 w^T A w - b^T w + c, A symmetric positive definite
-``bowl(kappa=20)``          the running example x^2/20 + y^2 (a Quadratic with A = diag(2/kappa, 2))
+``bowl(kappa=20)``          the running example w_1^2/20 + w_2^2 (a Quadratic with A = diag(2/kappa, 2))
 ``Rosenbrock(a=1, b=100)``  (a - x)^2 + b (y - x^2)^2, the curved "banana" valley
-``Saddle()``                x^2 - y^2, a saddle point at the origin
-``MultiMinima1D()``         the double well x^4/4 - x^3/3 - x^2 (spurious minimum at -1, global at 2)
+``Saddle()``                w_1^2 - w_2^2, a saddle point at the origin
+``MultiMinima1D()``         the double well w^4/4 - w^3/3 - w^2 (spurious minimum at -1, global at 2)
 ``MultiMinima()``           a 2-D landscape with four local minima, four saddles and one maximum
 ``LinearRegressionMSE(X, y)``  L(w) = 1/n ||y - X w||^2 with per-sample losses and gradients
 """
@@ -227,13 +227,13 @@ def bowl(kappa: float = 20.0) -> Quadratic:
     """The running example of the course: f(x, y) = x^2 / kappa + y^2.
 
     A Quadratic with A = diag(2/kappa, 2), b = 0, c = 0, so its condition number is exactly
-    ``kappa``; the default kappa = 20 gives the bowl x^2/20 + y^2 of Deep Learning from Scratch
+    ``kappa``; the default kappa = 20 gives the bowl w_1^2/20 + w_2^2 of Deep Learning from Scratch
     (eigenvalues 0.1 and 2, minimum 0 at the origin; d2l's 0.1 x^2 + 2 y^2 has the same kappa).  Plot window: x in [-10, 10] for
     kappa = 20 (wider for larger kappa), y in [-5, 5].
     """
     kappa = V.real(kappa, "kappa (condition number)", lo=1)
-    q = Quadratic(np.diag([2.0 / kappa, 2.0]), name=f"quadratic bowl x^2/{kappa:g} + y^2")
-    q.latex = rf"quadratic bowl $x^2/{kappa:g} + y^2$"
+    q = Quadratic(np.diag([2.0 / kappa, 2.0]), name=f"quadratic bowl w_1^2/{kappa:g} + w_2^2")
+    q.latex = rf"quadratic bowl $w_1^2/{kappa:g} + w_2^2$"
     half_x = float(max(5.0, 10.0 * np.sqrt(kappa / 20.0)))
     q.xlim = (-half_x, half_x)
     q.ylim = (-5.0, 5.0)
@@ -262,7 +262,7 @@ class Rosenbrock(Objective):
         self.minimizer = _readonly(np.array([self.a, self.a ** 2]))
         self.min_value = 0.0
         self.name = f"Rosenbrock (a = {self.a:g}, b = {self.b:g})"
-        self.latex = rf"Rosenbrock $({self.a:g} - x)^2 + {self.b:g}\,(y - x^2)^2$"
+        self.latex = rf"Rosenbrock $({self.a:g} - w_1)^2 + {self.b:g}\,(w_2 - w_1^2)^2$"
         self.xlim = (self.a - 3.0, self.a + 1.0) if self.a == 1.0 else (-abs(self.a) - 2.0, abs(self.a) + 2.0)
         self.ylim = (-1.0, 3.0) if self.a == 1.0 else (self.a ** 2 - 3.0, self.a ** 2 + 2.0)
 
@@ -288,7 +288,7 @@ class Rosenbrock(Objective):
 
 
 class Saddle(Objective):
-    """f(x, y) = x^2 - y^2: a saddle point at the origin, unbounded below.
+    """f(w_1, w_2) = w_1^2 - w_2^2: a saddle point at the origin, unbounded below.
 
     grad = (2x, -2y),  Hessian = diag(2, -2) (one positive, one negative eigenvalue: indefinite).
     There is no minimizer (``minimizer`` and ``min_value`` are None); ``saddle_point`` = (0, 0).
@@ -297,8 +297,8 @@ class Saddle(Objective):
     """
 
     dim = 2
-    name = "saddle x^2 - y^2"
-    latex = r"saddle $x^2 - y^2$"
+    name = "saddle w_1^2 - w_2^2"
+    latex = r"saddle $w_1^2 - w_2^2$"
     minimizer = None
     min_value = None
     xlim = (-2.0, 2.0)
@@ -363,7 +363,7 @@ class MultiMinima1D(Objective):
         self.minimizer = _readonly(self.local_minima[0].copy())
         self.min_value = float(self.local_minima_values[0])
         if (l, r, s) == (-1.0, 2.0, 1.0):
-            self.name, self.latex = "double well x^4/4 - x^3/3 - x^2", r"double well $x^4/4 - x^3/3 - x^2$"
+            self.name, self.latex = "double well w^4/4 - w^3/3 - w^2", r"double well $w^4/4 - w^3/3 - w^2$"
         else:
             self.name = f"double well (minima at {l:g} and {r:g})"
         margin = 0.5 * max(-l, r)

@@ -217,7 +217,7 @@ def test_bowl_is_x2_over_20_plus_y2():
     assert np.allclose(b.eigenvalues, [0.1, 2.0])
     assert b.kappa == pytest.approx(20.0)
     assert np.array_equal(b.minimizer, [0.0, 0.0]) and b.min_value == 0.0
-    assert "x^2/20 + y^2" in b.name
+    assert "w_1^2/20 + w_2^2" in b.name
     assert ob.bowl(100).kappa == pytest.approx(100.0)
     assert ob.bowl(1).kappa == pytest.approx(1.0)
     assert b.xlim[0] < -7 < 2 < b.ylim[1]   # the classic start (-7, 2) is in the window

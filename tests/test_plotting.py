@@ -52,7 +52,7 @@ def test_contour_trajectories_on_the_bowl_has_title_labels_legend_and_paths():
     b = ob.bowl()
     paths = {"GD": gd_path(b, [-7, 2], 0.9, 30), "slow GD": gd_path(b, [-7, 2], 0.1, 30)}
     ax = contour_trajectories(b, paths)
-    assert ax.get_title() == b.latex and "x^2/20" in ax.get_title()
+    assert ax.get_title() == b.latex and "w_1^2/20" in ax.get_title()
     assert ax.get_xlabel() == "$w_1$" and ax.get_ylabel() == "$w_2$"
     assert legend_labels(ax) == ["GD", "slow GD", "start", "end", "minimum"]
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
@@ -85,7 +85,7 @@ def test_linear_levels_without_a_minimum_and_legend_still_present():
     assert np.allclose(np.diff(levels), np.diff(levels)[0])
     assert levels[0] < 0 < levels[-1]
     assert legend_labels(ax) == ["level sets of f"]
-    assert ax.get_title() == "saddle $x^2 - y^2$"
+    assert ax.get_title() == "saddle $w_1^2 - w_2^2$"
     ax2 = contour_trajectories(ob.bowl(), {}, log_levels=False, levels=12)
     assert np.allclose(np.diff(contour_set(ax2).levels), np.diff(contour_set(ax2).levels)[0])
 

@@ -486,7 +486,7 @@ def _pd_fixed():
         _pd_case("1x1, positive", [[3.0]]),
         _pd_case("1x1, negative", [[-0.5]]),
         _pd_case("3x3, positive diagonal and determinant, indefinite", [[1, 2, 2], [2, 1, 2], [2, 2, 1]]),
-        _pd_case("the saddle x^2 - y^2", [[2, 0], [0, -2]]),
+        _pd_case("the saddle w_1^2 - w_2^2", [[2, 0], [0, -2]]),
         # sizes where a necessary and a sufficient condition part ways
         _pd_case("positive definite, not diagonally dominant", [[1, 2], [2, 5]]),
         _pd_case("4x4 positive definite, not diagonally dominant",

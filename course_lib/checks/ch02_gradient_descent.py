@@ -280,7 +280,7 @@ def _gd_fixed():
     A2 = np.array([[3.0, 1.0], [1.0, 2.0]])
     b2 = np.array([1.0, -1.0])
     return [
-        _gd_case("bowl x^2/20 + y^2, stops on tol_grad", bowl, [0, 0], [-8.0, 1.5], 0.4, 1000, 0, 1e-4),
+        _gd_case("bowl w_1^2/20 + w_2^2, stops on tol_grad", bowl, [0, 0], [-8.0, 1.5], 0.4, 1000, 0, 1e-4),
         _gd_case("bowl, stops on tol_step", bowl, [0, 0], [-8.0, 1.5], 0.4, 1000, 1e-3, 0),
         _gd_case("bowl, hits max_steps", bowl, [0, 0], [-8.0, 1.5], 0.4, 10, 1e-10, 1e-10),
         _gd_case("starts at the minimum", A2, b2, np.linalg.solve(A2, b2), 0.2, 100, 1e-8, 1e-8),
@@ -433,7 +433,7 @@ def _sym_case(name, A):
 
 def _lr_fixed():
     return [
-        _sym_case("bowl x^2/20 + y^2 (A = diag(0.1, 2))", np.diag([0.1, 2.0])),
+        _sym_case("bowl w_1^2/20 + w_2^2 (A = diag(0.1, 2))", np.diag([0.1, 2.0])),
         _sym_case("1x1 matrix [[4]]", [[4.0]]),
         _sym_case("not diagonal [[2, 1.5], [1.5, 2]]", [[2.0, 1.5], [1.5, 2.0]]),
         _sym_case("multiple of the identity (3 I, kappa = 1)", 3.0 * np.eye(3)),

@@ -199,7 +199,7 @@ def _hb_case(name, lmin, lmax):
 
 def _hb_fixed():
     return [
-        _hb_case("the bowl x^2/20 + y^2 (kappa = 20)", 0.1, 2.0),
+        _hb_case("the bowl w_1^2/20 + w_2^2 (kappa = 20)", 0.1, 2.0),
         _hb_case("kappa = 4 (sqrt(kappa) = 2)", 2.0, 8.0),
         _hb_case("a round bowl (kappa = 1)", 3.0, 3.0),
         _hb_case("kappa = 100", 0.5, 50.0),

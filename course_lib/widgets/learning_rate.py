@@ -1,7 +1,7 @@
 """Interactive explorers (ipywidgets) for the lecture notebooks.
 
 Chapter 02 uses :class:`LearningRateExplorer`: a learning-rate slider that redraws the gradient
-descent path on the kappa = 20 bowl ``f(x, y) = x^2/20 + y^2`` and its loss curve, so a student can
+descent path on the kappa = 20 bowl ``f(w_1, w_2) = w_1^2/20 + w_2^2`` and its loss curve, so a student can
 *feel* the four regimes (too small, good, oscillating, diverging) and the threshold
 ``eta < 2 / lambda_max``.
 

@@ -2,7 +2,7 @@
 
 :class:`MomentumExplorer` has two sliders, the learning rate eta and the momentum mu, and redraws
 the path of heavy-ball momentum (or of Nesterov's method) on the kappa = 20 bowl
-``f(x, y) = x^2/20 + y^2`` next to its loss curve. The readout prints the rate measured on the run
+``f(w_1, w_2) = w_1^2/20 + w_2^2`` next to its loss curve. The readout prints the rate measured on the run
 next to the theoretical one, the spectral radius of the 2 x 2 iteration matrix
 (:mod:`course_lib.rates`), and says whether the setting lies inside the region
 ``0 < eta lambda_max < 2 + 2 mu`` (heavy ball) or ``(2 + 2 mu) / (1 + 2 mu)`` (Nesterov).

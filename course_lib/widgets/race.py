@@ -203,7 +203,7 @@ def race(objective="bowl", lrs=None, *, w0=None, steps=None, momentum=0.9, betas
 
     Parameters
     ----------
-    objective : "bowl" (x^2/20 + y^2) or "rosenbrock".
+    objective : "bowl" (w_1^2/20 + w_2^2) or "rosenbrock".
     lrs : dict racer -> learning rate; default :data:`TUNED_LR` of the objective (all seven racers).
         Only the racers named here run.
     w0 : start point, default :data:`START` of the objective.
@@ -322,7 +322,7 @@ class OptimizerRace(Explorer):
         style = {"description_width": "90px"}
         f = self._objectives[objective]
         controls = {
-            "objective": widgets.Dropdown(options=[("bowl x^2/20 + y^2", "bowl"), ("Rosenbrock", "rosenbrock")],
+            "objective": widgets.Dropdown(options=[("bowl w_1^2/20 + w_2^2", "bowl"), ("Rosenbrock", "rosenbrock")],
                                           value=objective, description="objective", style=style),
             "racers": widgets.SelectMultiple(options=list(RACERS), value=tuple(racers), rows=len(RACERS),
                                              description="racers", style=style),
