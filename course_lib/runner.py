@@ -148,6 +148,16 @@ def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
+def _below(value: float, name: str, tol: float) -> str:
+    """"= 9.99e-05 < tol_step = 0.0001": two significant digits, more (up to 6) where two would
+    print the value and the tolerance alike, so the inequality shows in the digits."""
+    for digits in range(2, 7):
+        a, b = V.fmt(value, digits), V.fmt(tol, digits)
+        if a != b:
+            break
+    return f"= {a} < {name} = {b}"
+
+
 class _Run:
     """The state of one :func:`run`: the records, the current gradient and the rules."""
 
@@ -179,8 +189,8 @@ class _Run:
         if self.callback is not None and bool(self.callback(0, self.traj[0].copy(), self.loss0)):
             return "callback", "stopped by the callback at step 0"
         if self.tol_grad is not None and self.gnorms[0] < self.tol_grad:
-            return "tol_grad", (f"converged: ||g|| = {V.fmt(self.gnorms[0], 2)} < tol_grad = "
-                                f"{V.fmt(self.tol_grad, 2)} at the start point (0 steps)")
+            return "tol_grad", (f"converged: ||g|| {_below(self.gnorms[0], 'tol_grad', self.tol_grad)} "
+                                "at the start point (0 steps)")
         return None
 
     def step(self, t: int):
@@ -231,11 +241,10 @@ class _Run:
     # -- the words -------------------------------------------------------------------------
     def message(self, reason: str, t: int, gnorm=None, step_length=None) -> str:
         if reason == "tol_grad":
-            return (f"converged: ||g|| = {V.fmt(gnorm, 2)} < tol_grad = {V.fmt(self.tol_grad, 2)} "
-                    f"after {_steps(t)}")
+            return f"converged: ||g|| {_below(gnorm, 'tol_grad', self.tol_grad)} after {_steps(t)}"
         if reason == "tol_step":
-            return (f"converged: ||w_t - w_(t-1)|| = {V.fmt(step_length, 2)} < tol_step = "
-                    f"{V.fmt(self.tol_step, 2)} after {_steps(t)}")
+            return (f"converged: ||w_t - w_(t-1)|| {_below(step_length, 'tol_step', self.tol_step)} "
+                    f"after {_steps(t)}")
         if reason == "callback":
             return f"stopped by the callback at step {t}"
         tols = [n for n, v in (("tol_step", self.tol_step), ("tol_grad", self.tol_grad))

@@ -539,3 +539,14 @@ def test_importing_the_core_imports_neither_matplotlib_nor_torch():
             "print(sorted(m for m in ('matplotlib', 'torch', 'tqdm') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_stop_message_shows_digits_enough_for_the_inequality():
+    """A step of 9.99e-05 against tol_step = 1e-4 must not read '0.0001 < 0.0001'."""
+    from course_lib.runner import _below
+    assert _below(9.9918e-05, "tol_step", 1e-4) == "= 9.99e-05 < tol_step = 0.0001"
+    assert _below(3.2e-07, "tol_grad", 1e-6) == "= 3.2e-07 < tol_grad = 1e-06"
+    q = Quadratic(np.diag([1.0, 1.0]))
+    res = run(SGD(lr=0.5), q, np.array([1.0, 1.0]), tol_step=2 ** -14 * 1.0001, max_steps=100)
+    value, tol = res.message.split("= ")[1].split(" <")[0], res.message.split("tol_step = ")[1].split(" ")[0]
+    assert value != tol and res.stop_reason == "tol_step"
