@@ -33,7 +33,7 @@ from .compare import (Mismatch, as_sequence, compare_arrays, compare_scalars, de
 from .plain import Opaque, from_plain, is_real_number, to_plain, type_name
 from .status import Status
 
-__all__ = ["Case", "CheckFailed", "Exercise", "Mismatch", "Mistake", "Opaque", "ReleasedAnswers",
+__all__ = ["INPUTS_AFTER", "Case", "CheckFailed", "Exercise", "Mismatch", "Mistake", "Opaque", "ReleasedAnswers",
            "Status", "Verdict", "as_sequence", "collect", "compare_arrays", "compare_scalars",
            "default_call", "describe_kind", "format_value", "is_real_number", "judge",
            "modified_inputs_mismatch", "run_check", "settle_extras", "type_name"]
