@@ -2,25 +2,14 @@
 served, the notebooks, exercises and solutions are listed, and a kernel starts in the course's
 environment."""
 import json
-import os
 import pathlib
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
+from browser.lab import STAMP, TOKEN, JupyterLab
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TOKEN = "course-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(port, path, method="GET", body=None):
@@ -34,31 +23,11 @@ def _get(port, path, method="GET", body=None):
 
 @pytest.fixture(scope="module")
 def lab():
-    if not (ROOT / ".venv" / ".installed").exists():
+    """`make lab` itself (tests/browser/lab.py: the Makefile's flags, a free port and a token)."""
+    if not STAMP.exists():
         pytest.skip("make lab needs the .venv that make creates")
-    port = _free_port()
-    args = f"--no-browser --port {port} --ServerApp.port_retries=0 --IdentityProvider.token={TOKEN}"
-    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(port, "/api/status")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
-                    pytest.fail(f"make lab did not serve on port {port}:\n{out[-3000:]}")
-                time.sleep(0.5)
-        yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    with JupyterLab() as server:
+        yield server.port
 
 
 def test_lab_page_is_served(lab):
