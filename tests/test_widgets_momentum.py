@@ -111,7 +111,7 @@ def test_explorer_redraws_when_the_sliders_move():
     ex = MomentumExplorer(lr=0.5, mu=0.6)
     np.testing.assert_allclose(ex.setting["result"].trajectory[:81], recursion(0.5, 0.6, 80), rtol=1e-12,
                                atol=1e-12)
-    background = ex._drawing._background
+    background = ex._drawing._blit["background"]
     n_contours = len(ex.figure.axes[0].collections)
     ex.mu_slider.value = 0.8
     np.testing.assert_allclose(ex.setting["result"].trajectory[:81], recursion(0.5, 0.8, 80), rtol=1e-12,
@@ -120,7 +120,7 @@ def test_explorer_redraws_when_the_sliders_move():
     assert ex.setting["theory"] == pytest.approx(spectral_radius(1.0, 0.8), rel=1e-10)
     # the contours were drawn once: no new artists, the same saved background
     assert len(ex.figure.axes[0].collections) == n_contours
-    assert ex._drawing._background is background
+    assert ex._drawing._blit["background"] is background
     assert ex.values() == {"lr": 1.0, "mu": 0.8}
 
 

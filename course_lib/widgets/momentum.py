@@ -26,7 +26,7 @@ import numbers
 
 import numpy as np
 
-from ._base import Explorer
+from ._base import Explorer, blit_png
 from .learning_rate import DEFAULT_W0, _curvatures
 
 __all__ = ["MomentumExplorer", "plot_momentum_path", "plot_rate_map", "momentum_setting"]
@@ -143,7 +143,7 @@ class _PathFigure:
         self._moving = [self.path, self.end, self.gd, self.gd_end]
         self._curves = [self.loss, self.gd_loss, self.theory_line]
         self._on_top = [line for line in self.ax_path.get_lines() if line not in self._moving]
-        self._background = None
+        self._blit = {}                                 # the saved background (blit_png)
         if live:                                       # lay out once, then keep the positions
             fig.draw_without_rendering()
             fig.set_layout_engine("none")
@@ -182,32 +182,15 @@ class _PathFigure:
         return s
 
     def png(self) -> bytes:
-        """The figure as PNG: the saved background plus the moved lines (blitting)."""
-        import io
+        """The figure as PNG: the saved background plus the moved lines (``_base.blit_png``).
 
-        from PIL import Image
-
-        canvas = self.fig.canvas
+        The background (contours, colour bar, axes, labels) is rendered once; a redraw restores it
+        and draws the loss curves and that legend, the paths, then the start markers, minimum and
+        path legend again on top, and the title of the static figure."""
         dynamic = self._moving + self._curves + ([self.suptitle] if self.suptitle is not None else [])
-        if self._background is None:
-            for artist in dynamic:
-                artist.set_visible(False)
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.fig.bbox)
-            for artist in dynamic:
-                artist.set_visible(True)
-        canvas.restore_region(self._background)
-        for artist in self._curves + [self.ax_loss.get_legend()]:
-            self.ax_loss.draw_artist(artist)
-        for artist in self._moving + self._on_top + [self.ax_path.get_legend()]:
-            self.ax_path.draw_artist(artist)
-        if self.suptitle is not None:
-            self.fig.draw_artist(self.suptitle)
-        width, height = canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        redraw = (self._curves + [self.ax_loss.get_legend()] + self._moving + self._on_top
+                  + [self.ax_path.get_legend(), self.suptitle])
+        return blit_png(self.fig, self._blit, dynamic, redraw)
 
 
 def plot_momentum_path(lr, mu, *, objective=None, w0=DEFAULT_W0, method="momentum",
