@@ -58,11 +58,20 @@ def configure_torch(threads: int = 1) -> None:
     One thread is the fastest for networks this small (threads only add overhead) and makes every
     reduction sum in one fixed order. ``torch.use_deterministic_algorithms(True)`` makes torch raise
     instead of silently using an operation without a deterministic implementation.
+
+    The public function also sets a flag of torch's compiler (``torch._inductor.config``), whose
+    import costs 1.5-2 s at a notebook's start; the course never compiles, so the flag is set in
+    torch's core directly where this torch has that entry point (``torch.are_deterministic_algorithms
+    _enabled()`` is then True all the same).
     """
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    set_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if set_flag is None:
+        torch.use_deterministic_algorithms(True)
+    else:
+        set_flag(True, warn_only=False)
 
 
 def mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,

@@ -297,3 +297,18 @@ def test_progress_auto_rules(monkeypatch):
     assert training._progress_wanted(None)                        # a notebook open in JupyterLab
     monkeypatch.setenv("COURSE_PROGRESS", "0")
     assert not training._progress_wanted(None)
+
+
+def test_configure_torch_sets_threads_and_deterministic_mode():
+    torch.use_deterministic_algorithms(False)
+    try:
+        configure_torch(2)
+        assert torch.get_num_threads() == 2
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        configure_torch(1)
+    assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            configure_torch(bad)
