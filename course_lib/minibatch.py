@@ -31,23 +31,19 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from . import _validate as V
+from ._progress import PROGRESS_DELAY, progress_bar  # noqa: F401  (PROGRESS_DELAY: as in course_lib.training)
 from .objectives import LinearRegressionMSE, Objective
 
 __all__ = ["SAMPLING", "iterations_per_epoch", "batches", "MiniBatches", "NoisySum",
            "TrainResult", "train"]
 
 SAMPLING = ("reshuffle", "shuffle_once", "fixed", "replacement")
-
-#: seconds a training run must last before its progress bar appears (progress=None)
-PROGRESS_DELAY = 2.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -250,24 +246,6 @@ class NoisySum(Objective):
 # ----------------------------------------------------------------------------------------------
 # the training loop
 # ----------------------------------------------------------------------------------------------
-def _person_waits() -> bool:
-    """True when a person can see a progress bar: a notebook opened in a Jupyter server (JupyterLab,
-    Notebook: the server sets JPY_SESSION_NAME for its kernels) or a terminal. False under pytest,
-    nbval and nbconvert / nbclient (no one watches, and the committed outputs must not depend on
-    the speed of the machine). COURSE_PROGRESS=0 / 1 forces it off / on (as course_lib.training)."""
-    env = os.environ
-    if env.get("COURSE_PROGRESS", "") in ("0", "1"):
-        return env["COURSE_PROGRESS"] == "1"
-    if env.get("PYTEST_CURRENT_TEST"):
-        return False
-    if "ipykernel" in sys.modules:
-        return bool(env.get("JPY_SESSION_NAME"))
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _fmt(x, digits: int = 3) -> str:
     return V.fmt(x, digits)
 
@@ -498,12 +476,7 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
     if K is not None and check_saved:
         optimizer.check_finite = False
     params = {"w": W}
-    show = _person_waits() if progress is None else bool(progress)
-    bar = None
-    if show:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=T, desc=getattr(objective, "name", "train"), unit="it", leave=False,
-                   delay=PROGRESS_DELAY if progress is None else 0.0)
+    bar = progress_bar(progress, T, getattr(objective, "name", "train"), unit="it")
 
     batch_grad = _batch_gradient(objective)
 

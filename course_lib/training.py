@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -40,12 +38,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._progress import PROGRESS_DELAY, progress_bar
+
 __all__ = ["configure_torch", "mlp", "count_parameters", "evaluate", "History", "train",
            "CourseOptimizer", "optimizer_state_numel", "RangeTest", "lr_range_test", "lr_sweep",
            "PROGRESS_DELAY"]
 
 #: seconds a run must last before its progress bar appears (progress=None)
-PROGRESS_DELAY = 2.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,30 +134,6 @@ def evaluate(model: nn.Module, X, y) -> tuple[float, float]:
     acc = float((logits.argmax(dim=1) == y).double().mean())
     model.train(was_training)
     return loss, acc
-
-
-def _progress_wanted(progress) -> bool:
-    """Whether to show a progress bar: True/False as given; None = only when a person can see it."""
-    if progress is not None:
-        return bool(progress)
-    setting = os.environ.get("COURSE_PROGRESS", "")
-    if setting in ("0", "1"):
-        return setting == "1"
-    if os.environ.get("PYTEST_CURRENT_TEST"):
-        return False  # nbval / pytest: the output must not depend on the speed of the machine
-    if "ipykernel" in sys.modules:
-        # a kernel started by a Jupyter server (JupyterLab, Notebook) for an open notebook has
-        # JPY_SESSION_NAME; nbconvert --execute, nbval and papermill start kernels without it
-        return bool(os.environ.get("JPY_SESSION_NAME"))
-    return sys.stderr.isatty()
-
-
-def _bar(progress, total, desc):
-    if not _progress_wanted(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False, delay=0.0 if progress else PROGRESS_DELAY)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -303,7 +278,7 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, X_train, y_train, 
     hist.best_val_loss = hist.val_loss[0] if X_val is not None else math.inf
     if restore_best:
         best_state = copy.deepcopy(model.state_dict())
-    bar = _bar(progress, epochs * batches, desc)
+    bar = progress_bar(progress, epochs * batches, desc)
     clock = 0.0  # training time only
     model.train()
     try:

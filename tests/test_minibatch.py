@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from course_lib.data import make_linear_regression
-from course_lib.minibatch import (MiniBatches, NoisySum, _batch_gradient, _person_waits, batches,
+from course_lib._progress import person_waits
+from course_lib.minibatch import (MiniBatches, NoisySum, _batch_gradient, batches,
                                   iterations_per_epoch, train)
 from course_lib.objectives import LinearRegressionMSE, MultiMinima, MultiMinima1D, Saddle
 from course_lib.optim import SGD, Adam, DivergenceError, Momentum, Nesterov
@@ -363,18 +364,18 @@ def test_a_person_waits_only_in_a_server_kernel_or_a_terminal(monkeypatch):
     monkeypatch.delenv("COURSE_PROGRESS", raising=False)
     monkeypatch.setitem(sys.modules, "ipykernel", object())
     monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/03_sgd.ipynb")      # JupyterLab's kernel
-    assert _person_waits() is True
+    assert person_waits() is True
     monkeypatch.setenv("COURSE_PROGRESS", "0")
-    assert _person_waits() is False
+    assert person_waits() is False
     monkeypatch.delenv("COURSE_PROGRESS")
     monkeypatch.delenv("JPY_SESSION_NAME")                                 # nbconvert / nbclient / nbval
-    assert _person_waits() is False
+    assert person_waits() is False
     monkeypatch.setenv("COURSE_PROGRESS", "1")
-    assert _person_waits() is True
+    assert person_waits() is True
 
 
 def test_progress_bar_only_when_asked_or_when_a_person_waits(capsys):
-    assert _person_waits() is False                         # under pytest
+    assert person_waits() is False                         # under pytest
     train(SGD(lr=0.01), _problem(), np.zeros(3), epochs=1)
     assert "it/s" not in capsys.readouterr().err
     train(SGD(lr=0.01), _problem(), np.zeros(3), epochs=3, progress=True)

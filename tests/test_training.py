@@ -285,18 +285,18 @@ def test_no_progress_bar_under_pytest(blobs, capsys):
 
 
 def test_progress_auto_rules(monkeypatch):
-    from course_lib import training
+    from course_lib._progress import progress_wanted
 
-    assert training._progress_wanted(True) and not training._progress_wanted(False)
-    assert not training._progress_wanted(None)                    # under pytest
+    assert progress_wanted(True) and not progress_wanted(False)
+    assert not progress_wanted(None)                    # under pytest
     monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
     monkeypatch.setitem(__import__("sys").modules, "ipykernel", object())
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    assert not training._progress_wanted(None)                    # a kernel run by nbconvert / nbval
+    assert not progress_wanted(None)                    # a kernel run by nbconvert / nbval
     monkeypatch.setenv("JPY_SESSION_NAME", "notebooks/07_adaptive_methods.ipynb")
-    assert training._progress_wanted(None)                        # a notebook open in JupyterLab
+    assert progress_wanted(None)                        # a notebook open in JupyterLab
     monkeypatch.setenv("COURSE_PROGRESS", "0")
-    assert not training._progress_wanted(None)
+    assert not progress_wanted(None)
 
 
 def test_configure_torch_sets_threads_and_deterministic_mode():
