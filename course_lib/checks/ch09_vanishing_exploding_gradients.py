@@ -176,7 +176,7 @@ def _cn_random(rng, k):
 
 
 def _cn_compare(expected, got, case):
-    (e, _), (g, g_extra) = expected, got
+    (e, _), (g, _) = expected, got
     items, mismatch = as_sequence(g, 2, "clipped, total_norm", "clip_grad_norm")
     if mismatch:
         return mismatch

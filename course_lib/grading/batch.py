@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import sys
 import tempfile
