@@ -360,3 +360,22 @@ def test_set_style_renders_constrained_figures_once_in_the_inline_backend(monkey
     assert calls[0]["bbox_inches"] is None and calls[1]["bbox_inches"] == "tight"
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)      # outside a kernel: nothing to do
     plotting._inline_single_pass()
+
+
+def test_plain_log_ticks_label_decades_in_plain_text():
+    import matplotlib.pyplot as plt
+
+    from course_lib.plotting import plain_log_ticks
+
+    fig, ax = plt.subplots()
+    ax.loglog([1, 1000], [1e-12, 10.0])
+    plain_log_ticks(ax, "y", numticks=7)
+    plain_log_ticks(ax, "x", numticks=None, minor=True)
+    fig.canvas.draw()
+    ylabels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    xlabels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ylabels and all("$" not in t for t in ylabels + xlabels)
+    assert "1" in ylabels and all(t == "1" or t.startswith("1e") for t in ylabels)   # 1e-12 ... 1e1
+    assert {"1", "10", "100", "1000"} <= set(xlabels)
+    assert len(ax.yaxis.get_minorticklocs()) == 0 and len(ax.xaxis.get_minorticklocs()) > 0
+    plt.close(fig)

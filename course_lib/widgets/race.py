@@ -252,7 +252,7 @@ def _summary(paths, steps) -> str:
 
 
 def _draw_static(fig, objective, paths, steps, title=None):
-    from ..plotting import contour_trajectories, curves
+    from ..plotting import contour_trajectories, curves, plain_log_ticks
 
     f = _objective(objective)
     ax_path, ax_loss = fig.subplots(1, 2, width_ratios=[1.15, 1])
@@ -269,6 +269,8 @@ def _draw_static(fig, objective, paths, steps, title=None):
            title=f"loss against step (below {_LOSS_FLOOR:.0e}: drawn at {_LOSS_FLOOR:.0e})",
            styles={_label(p): {"color": colors[p.name]} for p in paths.values()})
     ax_loss.set_ylim(_LOSS_FLOOR / 3, None)
+    plain_log_ticks(ax_loss, "y", numticks=6, minor=True)
+    plain_log_ticks(ax_loss, "x", numticks=None, minor=True)
     ax_loss.get_legend().remove()
     fig.suptitle(title or f"Optimizer race on the {OBJECTIVES[objective]}, {steps} steps", fontsize=12)
     return ax_path, ax_loss
@@ -377,9 +379,7 @@ class OptimizerRace(Explorer):
     def setup(self, fig) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.lines import Line2D
-        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-        from ..plotting import contour_trajectories, course_style, curves
+        from ..plotting import contour_trajectories, course_style, curves, plain_log_ticks
 
         FigureCanvasAgg(fig)   # fig.canvas: an Agg canvas we can blit on
         colors = _colors()
@@ -410,11 +410,8 @@ class OptimizerRace(Explorer):
             ax_loss.get_legend().remove()
             ax_loss.set_xlim(0.8, 1000)
             # plain tick labels: a log axis with mathtext labels costs tens of ms per render
-            ax_loss.yaxis.set_major_locator(LogLocator(numticks=6))
-            ax_loss.yaxis.set_minor_formatter(NullFormatter())
-            ax_loss.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
-            ax_loss.xaxis.set_minor_formatter(NullFormatter())
-            ax_loss.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            plain_log_ticks(ax_loss, "y", numticks=6, minor=True)
+            plain_log_ticks(ax_loss, "x", numticks=None, minor=True)
             self._loss_lines = {line.get_label(): line for line in ax_loss.get_lines()}
             for line in self._loss_lines.values():
                 line.set_animated(True)

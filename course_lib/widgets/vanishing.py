@@ -92,20 +92,12 @@ def gradient_regime(ratio: float, largest: float = 1.0) -> str:
     return "stable"
 
 
-def _decade_label(value, _position=None) -> str:
-    """A log-axis tick label in plain text: 1e-20, 1, 1e5 (mathtext labels are slow to draw)."""
-    mantissa, exponent = f"{value:.0e}".split("e")
-    return mantissa if int(exponent) == 0 else f"{mantissa}e{int(exponent)}"
-
-
 def _setup(fig):
     """The two panels, drawn once: gradient norms per layer (left), activation spread (right)."""
     from ..nn import plot_gradient_norms
-    from ..plotting import curves
+    from ..plotting import curves, plain_log_ticks
 
     # fixed margins instead of the course's constrained layout: no layout pass at every redraw
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
-
     fig.set_layout_engine("none")
     ax_g, ax_a = fig.subplots(1, 2, gridspec_kw=dict(left=0.08, right=0.98, bottom=0.14, top=0.88, wspace=0.28))
     plot_gradient_norms({"setting": np.ones(2)}, ax=ax_g, title="Gradient per layer")
@@ -113,9 +105,7 @@ def _setup(fig):
            title="Spread of the activations", xlabel="hidden layer $k$", ylabel=r"std of $h_k$ over the batch")
     for ax in (ax_g, ax_a):
         # a few plain "1e-20" labels: drawing thirty decades of mathtext ticks was most of a redraw
-        ax.yaxis.set_major_locator(LogLocator(numticks=7))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+        plain_log_ticks(ax, "y", numticks=7)
     return ax_g, ax_a
 
 
