@@ -495,7 +495,28 @@ print("FACTS" + json.dumps(facts))
     assert facts["pids"] == [1, 2] and not facts["root"] and facts["reference"]
     assert not facts["grading"] and not facts["hidden"] and not facts["solutions"]
     assert facts["nproc"] == 32 and not facts["net"] and "writable" not in facts
-    assert facts["tmp_listing"] == [".ipython"] or set(facts["tmp_listing"]) <= {".ipython", ".matplotlib"}
+    # /tmp is the kernel's empty scratch; a course (or its .venv) cloned under /tmp shows its own
+    # top folder there, read-only, since the kernel's Python and the release are bound on top
+    course_dirs = {Path(p).relative_to("/tmp").parts[0] for p in [*sandbox.python_prefixes(), sandbox.instructor_package()]
+                   if Path(p).is_relative_to("/tmp")}
+    assert set(facts["tmp_listing"]) - course_dirs <= {".ipython", ".matplotlib"} and ".ipython" in facts["tmp_listing"]
+
+
+def test_binds_under_tmp_are_not_hidden_by_the_scratch_folder(tmp_path, monkeypatch):
+    """A course cloned under /tmp: its Python and course_lib are bound at paths under /tmp, which the
+    kernel's scratch tmpfs on /tmp must not cover (it did: 'bwrap: execvp /tmp/.../python')."""
+    needs_bwrap()
+    from course_lib.grading.release import release_library
+    lib = tmp_path / "lib"
+    release_library(lib, problems=[])
+    where = tmp_path / "clone" / "course_lib"           # under /tmp, as for a course in /tmp/clone
+    monkeypatch.setattr(sandbox, "instructor_package", lambda: str(where))
+    policy = sandbox.SandboxPolicy.detect(lib)
+    with sandbox.Kernel(policy, sandbox.SandboxLimits(memory_mb=1024, max_processes=32)) as k:
+        r = k.run("import os\nprint('SEEN', os.path.isfile(%r), os.access(%r, os.W_OK))"
+                  % (str(where / "__init__.py"), str(where)), timeout=30, output_limit=10_000)
+    assert r.status is Status.OK, r.output
+    assert "SEEN True False" in r.output                # visible and read-only
 
 
 def test_course_release_writes_the_student_bundle(tmp_path, monkeypatch):

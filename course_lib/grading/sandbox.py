@@ -161,10 +161,12 @@ class SandboxPolicy:
             args += ["--disable-userns"] if "--disable-userns" in known else []
         else:            # root: kernel.py switches to `uid`, which needs these two capabilities
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        args += _with_parent_dirs(self._filesystem())
+        # the scratch tmpfs first: binds that lie under /tmp (a course cloned to /tmp/course, its
+        # .venv with the Python the kernel runs) are then mounted on top of it, not hidden by it
         size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if "--size" in known else []
-        args += ["--proc", "/proc", "--dev", "/dev", *size, "--perms", "1777", "--tmpfs", SCRATCH,
-                 "--chdir", SCRATCH, "--clearenv"]
+        args += [*size, "--perms", "1777", "--tmpfs", SCRATCH]
+        args += _with_parent_dirs(self._filesystem(), made=(SCRATCH,))
+        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", SCRATCH, "--clearenv"]
         for key, value in sandbox_env(SCRATCH).items():
             args += ["--setenv", key, value]
         return args
@@ -196,10 +198,10 @@ class SandboxPolicy:
                        "--ro-bind", str(KERNEL_FILE), INSIDE_KERNEL]
 
 
-def _with_parent_dirs(args: list[str]) -> list[str]:
+def _with_parent_dirs(args: list[str], made=()) -> list[str]:
     """Create the parents of every bind's destination world-readable (bubblewrap makes them 0700,
-    which an unprivileged kernel could not pass)."""
-    out, made = [], {"/"}
+    which an unprivileged kernel could not pass); ``made``: directories that exist already."""
+    out, made = [], {"/", *made}
     i = 0
     while i < len(args):
         if args[i] in ("--ro-bind", "--bind", "--symlink"):
