@@ -515,8 +515,11 @@ def test_binds_under_tmp_are_not_hidden_by_the_scratch_folder(tmp_path, monkeypa
     with sandbox.Kernel(policy, sandbox.SandboxLimits(memory_mb=1024, max_processes=32)) as k:
         r = k.run("import os\nprint('SEEN', os.path.isfile(%r), os.access(%r, os.W_OK))"
                   % (str(where / "__init__.py"), str(where)), timeout=30, output_limit=10_000)
+        assert k.run("open('notes.txt', 'w').write('x')", timeout=30, output_limit=10_000).status is Status.OK
+        written = k.files()
     assert r.status is Status.OK, r.output
     assert "SEEN True False" in r.output                # visible and read-only
+    assert written == ["notes.txt"]                     # the binds under /tmp are not the notebook's files
 
 
 def test_course_release_writes_the_student_bundle(tmp_path, monkeypatch):

@@ -147,11 +147,21 @@ def collect(shell, request: dict) -> dict:
 
 
 def written_files(root: str = ".") -> list[str]:
+    """The files under the scratch folder ``root`` (at most ~1000), relative to it. Folders of
+    another file system are not entered: read-only binds that lie under the scratch folder (a
+    course cloned under /tmp shows its .venv and course_lib there), not written by the notebook."""
     found = []
+    scratch = os.stat(root).st_dev
+
+    def on_scratch(folder, d):
+        try:
+            return os.stat(os.path.join(folder, d), follow_symlinks=False).st_dev == scratch
+        except OSError:
+            return False
+
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
-        if rel == ".":
-            dirs[:] = [d for d in dirs if d not in SHELL_DIRS]
+        dirs[:] = [d for d in dirs if (rel != "." or d not in SHELL_DIRS) and on_scratch(folder, d)]
         found += [os.path.normpath(os.path.join(rel, f)) for f in files]
         if len(found) > 1000:
             break
