@@ -85,7 +85,7 @@ def run(quick: bool = False) -> str:
     reason = chromium.missing_reason() or (None if STAMP.exists() else "no .venv made by `make`")
     if reason:
         return f"{title}\n\nSkipped: {reason}.\n"
-    repeats = 3 if quick else 10
+    repeats = 3 if quick else 5
     load = os.getloadavg()[0]
     start = time.perf_counter()
     rows = measure(repeats)
