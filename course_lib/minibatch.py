@@ -357,6 +357,126 @@ def _divergence_words(err) -> str:
     return f"the optimizer reported: {err.what}"
 
 
+def _train_setup(optimizer, objective, w0, seed, batch_size, sampling, drop_last, epochs, iterations,
+                 eval_every, divergence_threshold, schedule, callback):
+    """train's arguments checked: (n, W (a float64 copy of w0), K (None: one chain), loader, T,
+    eval_every)."""
+    for meth in ("value", "batch_grad"):
+        if not callable(getattr(objective, meth, None)):
+            raise ValueError(f"objective must have a {meth} method (e.g. LinearRegressionMSE), "
+                             f"got {objective!r}")
+    if not callable(getattr(optimizer, "step", None)):
+        raise ValueError(f"optimizer must have a step(params, grads) method, got {optimizer!r}")
+    n = getattr(objective, "n", None)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"objective must say how many samples it sums over (objective.n), got {n!r}")
+    n = int(n)
+    try:
+        W = np.array(w0, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"w0 (starting point) must be an array of numbers, got {w0!r}") from None
+    dim = getattr(objective, "dim", W.shape[-1] if W.ndim else 1)
+    if W.ndim not in (1, 2) or W.shape[-1] != dim:
+        raise ValueError(f"w0 (starting point) must have shape ({dim},) or (K, {dim}) for K chains, "
+                         f"got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError("w0 (starting point) must contain only finite numbers")
+    K = W.shape[0] if W.ndim == 2 else None
+    seeds, k_seeds = _seeds(seed)
+    if K is None and k_seeds is not None:
+        raise ValueError(f"seed holds {k_seeds} seeds (one per chain) but w0 has shape {W.shape}: "
+                         f"for K chains give w0 of shape (K, {dim})")
+    if K is not None:
+        if k_seeds is None:
+            seeds = [seeds[0] + k for k in range(K)]
+        elif k_seeds != K:
+            raise ValueError(f"seed holds {k_seeds} seeds but w0 has {K} rows (chains)")
+    loader = MiniBatches(n, batch_size, sampling=sampling, drop_last=drop_last,
+                         seed=seeds if K is not None else seeds[0])
+    if epochs is not None and iterations is not None:
+        raise ValueError("give epochs or iterations, not both")
+    if iterations is not None:
+        T = V.count(iterations, "iterations")
+    else:
+        T = V.count(1 if epochs is None else epochs, "epochs") * len(loader)
+    eval_every = V.count(eval_every, "eval_every")
+    if isinstance(divergence_threshold, bool) or not isinstance(divergence_threshold, numbers.Real) \
+            or not divergence_threshold > 0:
+        raise ValueError(f"divergence_threshold must be a positive number, got {divergence_threshold!r}")
+    if schedule is not None and not callable(schedule):
+        raise ValueError(f"schedule must be a function t -> lr, got {schedule!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function (t, w, loss) -> bool, got {callback!r}")
+    return n, W, K, loader, T, eval_every
+
+
+def _diverged_why(W, L, limit, L0, divergence_threshold) -> str | None:
+    """Why one chain counts as diverged after a step (None: it did not): w not finite, or the
+    loss L (None where not recorded) not finite or beyond ``limit``."""
+    if not np.all(np.isfinite(W)):
+        return "w is not finite"
+    if L is not None and not np.isfinite(L):
+        return f"loss = {_fmt(L)}"
+    if L is not None and abs(float(L)) > float(limit):
+        return (f"loss = {_fmt(L)}, more than {_fmt(divergence_threshold, 2)} times the starting loss"
+                if L > 0 else f"loss = {_fmt(L)}, far below the starting loss {_fmt(L0)}")
+    return None
+
+
+def _new_divergent_chains(W, W_prev, L, frozen, limit):
+    """Chains (rows of W) that diverged at this step: not finite, or a recorded loss beyond
+    ``limit``. As run_grid, every frozen or non-finite chain keeps its last finite iterate (W is
+    reset in place). Returns (the mask of new ones, L with +inf for the non-finite ones)."""
+    nonfinite = ~np.all(np.isfinite(W), axis=1) & ~frozen
+    too_big = np.zeros_like(nonfinite)
+    if L is not None:
+        nonfinite |= ~frozen & ~np.isfinite(L)
+        too_big = ~frozen & ~nonfinite & (np.abs(L) > limit)
+    held = frozen | nonfinite
+    if held.any():
+        W[held] = W_prev[held]
+    new = nonfinite | too_big
+    if new.any() and L is not None:
+        L = np.where(nonfinite, np.inf, L)
+    return new, L
+
+
+def _end_message(t, ipe, n, batch_size, K, frozen, diverged_at, stop_reason, message, losses, L0):
+    """(stop_reason, message) of a finished run: "completed" unless it diverged or the callback
+    stopped it; the message says how far it went and where the loss ended."""
+    epochs_done = t // ipe
+    ep = ("1 epoch" if epochs_done == 1 else f"{epochs_done} epochs") if t % ipe == 0 \
+        else f"{t / ipe:.3g} epochs"
+    what = f"{t} iterations = {ep} of {ipe} iterations (n = {n}, batch size {batch_size})"
+    if K is not None:
+        n_div = int(frozen.sum())
+        if stop_reason is None:
+            stop_reason = "completed"
+        if n_div:
+            first = int(diverged_at[diverged_at >= 0].min())
+            message = (f"{what}; {n_div} of {K} chains diverged (the first at step {first}): "
+                       f"try a smaller learning rate")
+        else:
+            message = f"{what}, {K} chains: final loss from {_fmt(np.min(losses[-1]), 4)} to {_fmt(np.max(losses[-1]), 4)}"
+        if stop_reason == "callback":
+            message = f"stopped by the callback after {what}"
+    elif stop_reason is None:
+        stop_reason = "completed"
+        message = f"{what}: loss {_fmt(L0, 4)} -> {_fmt(losses[-1], 4)}"
+    elif stop_reason == "callback":
+        message = f"stopped by the callback after {what}: loss {_fmt(losses[-1], 4)}"
+    return stop_reason, message
+
+
+def _lr_array(lrs, K):
+    """The recorded learning rates: shape (T,), or (T, K) when a schedule gave one rate per chain."""
+    if not lrs:
+        return np.zeros(0)
+    if all(a.size == 1 for a in lrs):
+        return np.array([a[0] for a in lrs])
+    return np.stack([np.broadcast_to(a, (K,)) for a in lrs])
+
+
 def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None = None,
           iterations: int | None = None, sampling: str = "reshuffle", drop_last: bool = False,
           seed=0, schedule: Callable[[int], Any] | None = None, eval_every: int = 1,
@@ -402,53 +522,10 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
     callback : callable(t, w, loss) called at every recorded iteration; True stops the run.
     keep_trajectory : record w_t too (default True).
     """
-    for meth in ("value", "batch_grad"):
-        if not callable(getattr(objective, meth, None)):
-            raise ValueError(f"objective must have a {meth} method (e.g. LinearRegressionMSE), "
-                             f"got {objective!r}")
-    if not callable(getattr(optimizer, "step", None)):
-        raise ValueError(f"optimizer must have a step(params, grads) method, got {optimizer!r}")
-    n = getattr(objective, "n", None)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"objective must say how many samples it sums over (objective.n), got {n!r}")
-    n = int(n)
-    try:
-        W = np.array(w0, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"w0 (starting point) must be an array of numbers, got {w0!r}") from None
-    dim = getattr(objective, "dim", W.shape[-1] if W.ndim else 1)
-    if W.ndim not in (1, 2) or W.shape[-1] != dim:
-        raise ValueError(f"w0 (starting point) must have shape ({dim},) or (K, {dim}) for K chains, "
-                         f"got shape {W.shape}")
-    if not np.all(np.isfinite(W)):
-        raise ValueError("w0 (starting point) must contain only finite numbers")
-    K = W.shape[0] if W.ndim == 2 else None
-    seeds, k_seeds = _seeds(seed)
-    if K is None and k_seeds is not None:
-        raise ValueError(f"seed holds {k_seeds} seeds (one per chain) but w0 has shape {W.shape}: "
-                         f"for K chains give w0 of shape (K, {dim})")
-    if K is not None:
-        if k_seeds is None:
-            seeds = [seeds[0] + k for k in range(K)]
-        elif k_seeds != K:
-            raise ValueError(f"seed holds {k_seeds} seeds but w0 has {K} rows (chains)")
-    loader = MiniBatches(n, batch_size, sampling=sampling, drop_last=drop_last,
-                         seed=seeds if K is not None else seeds[0])
+    n, W, K, loader, T, eval_every = _train_setup(
+        optimizer, objective, w0, seed, batch_size, sampling, drop_last, epochs, iterations, eval_every,
+        divergence_threshold, schedule, callback)
     ipe = len(loader)
-    if epochs is not None and iterations is not None:
-        raise ValueError("give epochs or iterations, not both")
-    if iterations is not None:
-        T = V.count(iterations, "iterations")
-    else:
-        T = V.count(1 if epochs is None else epochs, "epochs") * ipe
-    eval_every = V.count(eval_every, "eval_every")
-    if isinstance(divergence_threshold, bool) or not isinstance(divergence_threshold, numbers.Real) \
-            or not divergence_threshold > 0:
-        raise ValueError(f"divergence_threshold must be a positive number, got {divergence_threshold!r}")
-    if schedule is not None and not callable(schedule):
-        raise ValueError(f"schedule must be a function t -> lr, got {schedule!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a function (t, w, loss) -> bool, got {callback!r}")
 
     def full_loss(w):
         with np.errstate(all="ignore"):
@@ -522,40 +599,20 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
                     due = t % eval_every == 0 or t == T or end_of_epoch
                     L = full_loss(W) if due else None
                     if K is not None:
-                        nonfinite = ~np.all(np.isfinite(W), axis=1) & ~frozen
-                        too_big = np.zeros_like(nonfinite)
-                        if L is not None:
-                            nonfinite |= ~frozen & ~np.isfinite(L)
-                            too_big = ~frozen & ~nonfinite & (np.abs(L) > limit)
-                        # as run_grid: a diverging chain keeps its last finite iterate
-                        held = frozen | nonfinite
-                        if held.any():
-                            W[held] = W_prev[held]
-                        new = nonfinite | too_big
+                        new, L = _new_divergent_chains(W, W_prev, L, frozen, limit)
                         if new.any():
                             diverged_at[new] = t
-                            if L is not None:
-                                L = np.where(nonfinite, np.inf, L)
                             frozen |= new
                             if frozen.all():
                                 stop_reason = "diverged"
                     else:
-                        finite_w = bool(np.all(np.isfinite(W)))
-                        why = None
-                        if not finite_w:
-                            why = "w is not finite"
-                        elif L is not None and not np.isfinite(L):
-                            why = f"loss = {_fmt(L)}"
-                        elif L is not None and abs(float(L)) > float(limit):
-                            why = (f"loss = {_fmt(L)}, more than {_fmt(divergence_threshold, 2)} times "
-                                   "the starting loss" if L > 0 else
-                                   f"loss = {_fmt(L)}, far below the starting loss {_fmt(L0)}")
+                        why = _diverged_why(W, L, limit, L0, divergence_threshold)
                         if why is not None:
                             stop_reason, diverged_at[0] = "diverged", t
                             hint = ("the objective may be unbounded below" if L is not None and L < 0
                                     else f"try a smaller learning rate (lr = {_fmt_lr(lr_now())})")
                             message = f"diverged at step {t} ({why}); {hint}"
-                            if L is not None and np.isfinite(L) and finite_w:
+                            if L is not None and np.isfinite(L) and np.all(np.isfinite(W)):
                                 record(t, L)        # as the runner: a finite iterate is kept
                             else:
                                 W[...] = W_prev
@@ -577,33 +634,9 @@ def train(optimizer, objective, w0, *, batch_size: int = 1, epochs: int | None =
             optimizer.check_finite = check_saved
 
     epochs_done = t // ipe
-    ep = ("1 epoch" if epochs_done == 1 else f"{epochs_done} epochs") if t % ipe == 0 \
-        else f"{t / ipe:.3g} epochs"
-    what = f"{t} iterations = {ep} of {ipe} iterations (n = {n}, batch size {loader.batch_size})"
-    if K is not None:
-        n_div = int(frozen.sum())
-        if stop_reason is None:
-            stop_reason = "completed"
-        if n_div:
-            first = int(diverged_at[diverged_at >= 0].min())
-            message = (f"{what}; {n_div} of {K} chains diverged (the first at step {first}): "
-                       f"try a smaller learning rate")
-        else:
-            message = f"{what}, {K} chains: final loss from {_fmt(np.min(losses[-1]), 4)} to {_fmt(np.max(losses[-1]), 4)}"
-        if stop_reason == "callback":
-            message = f"stopped by the callback after {what}"
-    elif stop_reason is None:
-        stop_reason = "completed"
-        message = f"{what}: loss {_fmt(L0, 4)} -> {_fmt(losses[-1], 4)}"
-    elif stop_reason == "callback":
-        message = f"stopped by the callback after {what}: loss {_fmt(losses[-1], 4)}"
-
-    if lrs and all(a.size == 1 for a in lrs):
-        lr_arr = np.array([a[0] for a in lrs])
-    elif lrs:
-        lr_arr = np.stack([np.broadcast_to(a, (K,)) for a in lrs])
-    else:
-        lr_arr = np.zeros(0)
+    stop_reason, message = _end_message(t, ipe, n, loader.batch_size, K, frozen, diverged_at, stop_reason,
+                                        message, losses, L0)
+    lr_arr = _lr_array(lrs, K)
     return TrainResult(
         steps=np.array(steps), losses=np.array(losses).T if K is not None else np.array(losses, dtype=float),
         trajectory=(np.stack(traj, axis=-2) if K is not None else np.array(traj)) if keep_trajectory else None,
