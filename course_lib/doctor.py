@@ -251,8 +251,13 @@ def check_matplotlib(environ=None, import_module: Callable = importlib.import_mo
 
 def check_memory(available_mb: Callable[[], float] | None = None) -> Finding:
     if available_mb is None:
-        def available_mb():
+        try:
             import psutil
+        except ImportError:
+            return Finding("memory", False, "cannot measure free memory: psutil is not installed",
+                           ".venv/bin/python -m pip install -c constraints.txt psutil")
+
+        def available_mb():
             return psutil.virtual_memory().available / 2**20
     mb = float(available_mb())
     if mb < MIN_FREE_MB:

@@ -143,6 +143,13 @@ def test_memory():
     assert check_memory(lambda: 8192.0).what == "8.0 GB of memory available"
 
 
+def test_memory_without_psutil_says_what_to_install(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "psutil", None)          # import psutil -> ImportError
+    f = check_memory()
+    assert not f.ok and "psutil is not installed" in f.what and "pip install" in f.fix and "psutil" in f.fix
+
+
 def test_a_check_that_crashes_is_a_finding_not_a_traceback():
     def boom():
         raise RuntimeError("disk on fire")
