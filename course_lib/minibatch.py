@@ -403,10 +403,8 @@ def _train_setup(optimizer, objective, w0, seed, batch_size, sampling, drop_last
     if isinstance(divergence_threshold, bool) or not isinstance(divergence_threshold, numbers.Real) \
             or not divergence_threshold > 0:
         raise ValueError(f"divergence_threshold must be a positive number, got {divergence_threshold!r}")
-    if schedule is not None and not callable(schedule):
-        raise ValueError(f"schedule must be a function t -> lr, got {schedule!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a function (t, w, loss) -> bool, got {callback!r}")
+    V.function(schedule, "schedule", "t -> lr")
+    V.function(callback, "callback", "(t, w, loss) -> bool")
     return n, W, K, loader, T, eval_every
 
 
